@@ -1,0 +1,231 @@
+/**
+ * The validated, normalized configuration: what `loadConfig()` returns and
+ * what `compile()` turns into a snapshot. Durations are milliseconds, sizes
+ * are bytes, defaults are filled in. Plain data only (no functions, no class
+ * instances), so it can be posted to worker threads with structured clone.
+ *
+ * The TOML key names are the contract in ../shared/DESIGN.md; the field names
+ * here are the same keys, snake_case kept, so a reader can grep one for the
+ * other.
+ */
+
+export interface GatewayConfig {
+  server: ServerConfig;
+  admin: AdminConfig | null;
+  redis: RedisConfig | null;
+  upstreams: UpstreamConfig[];
+  routes: RouteConfig[];
+  /** Issuers, in config order. `[jwt]` (one table) and `[[jwt]]` (a list) both normalize to this list. */
+  jwt: JwtIssuerConfig[];
+  auth: AuthConfig;
+  consumers: ConsumerConfig[];
+  rate_limit: RateLimitGlobalConfig;
+  /** Absolute path of the file this came from (for reload and relative paths). */
+  source: string;
+}
+
+export interface ServerConfig {
+  /** "host:port"; split into host and port. `[::1]:8080` form accepted for IPv6. */
+  listen: string;
+  host: string;
+  port: number;
+  /** Resolved: "auto" becomes navigator.hardwareConcurrency. */
+  workers: number;
+  max_body_size: number;
+  /** Total bytes of request headers (names + values) accepted; default 16 KiB. */
+  max_header_size: number;
+  /** Longest request target (path + query) accepted; default 8 KiB. */
+  max_url_length: number;
+  /** CIDRs ("127.0.0.1/32", "10.0.0.0/8", "::1/128") or bare IPs. */
+  trusted_proxies: string[];
+  tls: { cert: string; key: string } | null;
+  /** How long SIGTERM waits for in-flight requests; default 30 s. */
+  drain_timeout: number;
+  /** Client keep-alive idle timeout; default 60 s (Bun caps at 255 s). */
+  idle_timeout: number;
+  /** JSON access-log line per request to stdout; default true. */
+  access_log: boolean;
+  /** Liveness endpoint served by every worker before routing; default "/__health". "" disables. */
+  health_path: string;
+  /** Header carrying the request id; default "x-request-id" (lower-cased). */
+  request_id_header: string;
+}
+
+export interface AdminConfig {
+  listen: string;
+  host: string;
+  port: number;
+  token: string;
+}
+
+export interface RedisConfig {
+  url: string;
+  mode: "sync" | "strict";
+  sync_interval: number;
+  on_error: "local" | "allow" | "deny";
+  /** Per-command timeout; default 100 ms. */
+  command_timeout: number;
+  /** Namespace for every key the gateway writes; default "gw:". */
+  key_prefix: string;
+}
+
+export type BalancerName =
+  | "round_robin"
+  | "weighted"
+  | "least_conn"
+  | "least_time"
+  | "ip_hash"
+  | "hash"
+  | "random";
+
+export interface TargetConfig {
+  url: string;
+  /** Parsed from url. */
+  protocol: "http:" | "https:";
+  host: string;
+  port: number;
+  weight: number;
+  backup: boolean;
+}
+
+export interface HealthCheckConfig {
+  path: string;
+  interval: number;
+  timeout: number;
+  healthy: number;
+  unhealthy: number;
+  /** Inclusive status range counted as healthy; default [200, 399]. TOML: expected_status = "200-399" or 200. */
+  expected_status: [number, number];
+}
+
+export interface UpstreamConfig {
+  name: string;
+  balancer: BalancerName;
+  /** For balancer = "hash": "ip" | "path" | "header:NAME" | "cookie:NAME" | "query:NAME". */
+  hash_key: string | null;
+  targets: TargetConfig[];
+  health_check: HealthCheckConfig | null;
+  passive: { max_fails: number; fail_timeout: number } | null;
+  circuit_breaker: {
+    failures: number;
+    open_for: number;
+    half_open_requests: number;
+    /** Upstream statuses that count as failures; default 500-599 as a list [500..599]. */
+    statuses: number[];
+  } | null;
+  /** connect default 2 s, read default 30 s, total (all tries) default 0 = none. */
+  timeouts: { connect: number; read: number; total: number };
+  retries: number;
+  /** Retries allowed as a share of recent requests, plus a floor per second. Default ratio 0.2, min_per_second 10. */
+  retry_budget: { ratio: number; min_per_second: number };
+  /** Keep-alive pool per target. Defaults: max_connections 1024, idle_timeout 60 s, max_queue 1024, queue_timeout 5 s. */
+  pool: { max_connections: number; idle_timeout: number; max_queue: number; queue_timeout: number };
+  /** Send the client's Host header upstream instead of the target's; default false. */
+  preserve_host: boolean;
+}
+
+export type AuthMode = "none" | "jwt" | "api_key" | "any";
+
+export type RateLimitAlgorithm =
+  | "token_bucket"
+  | "sliding_window"
+  | "fixed_window"
+  | "leaky_bucket"
+  | "concurrency";
+
+export interface RateLimitConfig {
+  algorithm: RateLimitAlgorithm;
+  limit: number;
+  /** ms; calendar quotas ("1d", "30d") are windows that are whole days, aligned to UTC midnight. */
+  window: number;
+  /** token_bucket capacity (default limit); leaky_bucket queue length (default 0). */
+  burst: number;
+  /** Key parts, e.g. ["consumer"] or ["ip", "header:x-tenant"]; header names lower-cased. */
+  key: string[];
+  /** leaky_bucket: queue and release at the rate instead of rejecting (nginx limit_req without nodelay). */
+  delay: boolean;
+  /** Optional: scale the limit down as event-loop lag passes lag_threshold, down to min_factor. */
+  adaptive: { lag_threshold: number; min_factor: number } | null;
+  /** Stable id: "<route or consumer>#<index>", used in store keys and headers. */
+  id: string;
+}
+
+export interface RouteConfig {
+  name: string;
+  /** Host names this route answers for; empty = any. "*.example.com" matches one label. */
+  hosts: string[];
+  path: string;
+  /** Upper-case; empty = every method. */
+  methods: string[];
+  upstream: string;
+  strip_prefix: string | null;
+  auth: AuthMode;
+  /** Any-of. */
+  roles: string[];
+  /** All-of. */
+  scopes: string[];
+  /** Per-method overrides of roles, e.g. { POST: ["admin"] }; keys upper-case. */
+  method_roles: Record<string, string[]>;
+  rate_limits: RateLimitConfig[];
+  /** Per-route override of the upstream's read timeout; 0 = use the upstream's. */
+  timeout: number;
+}
+
+export interface JwtIssuerConfig {
+  /** Expected `iss`; null accepts any issuer (only valid with a single [jwt]). */
+  issuer: string | null;
+  /** Accepted `aud` values; empty = not checked. */
+  audience: string[];
+  jwks_url: string | null;
+  secret: string | null;
+  /** PEM or JWK JSON text (a path in the TOML is read at load). */
+  public_key: string | null;
+  algorithms: string[];
+  clock_skew: number;
+  require_exp: boolean;
+  /** Claim naming a consumer (maps the token to [[consumers]]); default "consumer". */
+  consumer_claim: string;
+  roles_claim: string;
+  /** Space-separated scope string claim; default "scope". */
+  scopes_claim: string;
+  /** Array-of-strings permissions claim, merged into scopes; default "permissions". */
+  permissions_claim: string;
+  /** JWKS refresh on unknown kid at most this often; default 30 s. */
+  jwks_cooldown: number;
+  /** Background JWKS refresh; default 10 m. */
+  jwks_refresh: number;
+  /** Longest token accepted; default 8 KiB. */
+  max_token_size: number;
+}
+
+export interface AuthConfig {
+  /** Lower-cased; default "x-api-key". */
+  api_key_header: string;
+  /** Query parameter name accepted for API keys; null = disabled (default). */
+  api_key_query: string | null;
+  /** Remove Authorization before forwarding; default false. */
+  strip_authorization: boolean;
+  /** Claim name → header name forwarded to upstreams on success. */
+  forward_claims: Record<string, string>;
+  /** Revoked JWT ids. */
+  revoked_jtis: string[];
+  /** Revoked API keys (plain, as configured; hashed at compile). */
+  revoked_api_keys: string[];
+  /** Verified-token cache entries; default 10000. */
+  token_cache_size: number;
+}
+
+export interface ConsumerConfig {
+  name: string;
+  api_keys: string[];
+  roles: string[];
+  /** Override the route's limits for this consumer when non-empty. */
+  rate_limits: RateLimitConfig[];
+}
+
+export interface RateLimitGlobalConfig {
+  /** Slot-table capacity (keys held at once across workers); default 65536. */
+  slots: number;
+  /** Send X-RateLimit-Limit/-Remaining/-Reset as well; default true. */
+  legacy_headers: boolean;
+}

@@ -1,0 +1,56 @@
+/**
+ * Unexpected failures are thrown as GatewayError; one boundary (server/respond.ts)
+ * turns them into JSON. Expected denials (401/403/429) are returned as responses
+ * by their policies instead. The `cause` goes to the log, never to the client.
+ */
+
+export type ErrorSource = "client" | "upstream" | "internal";
+
+export type ErrorKind =
+  | "bad_request"
+  | "not_found"
+  | "method_not_allowed"
+  | "payload_too_large"
+  | "headers_too_large"
+  | "uri_too_long"
+  | "upstream_unreachable"
+  | "upstream_timeout"
+  | "upstream_protocol"
+  | "upstream_unavailable"
+  | "service_unavailable"
+  | "internal";
+
+export class GatewayError extends Error {
+  readonly kind: ErrorKind;
+  readonly source: ErrorSource;
+  readonly status: number;
+  /** True when nothing reached the upstream (or the method is safe), so another target may be tried. */
+  readonly retryable: boolean;
+  /** Extra response headers (Allow, Retry-After). */
+  readonly headers: Record<string, string> | undefined;
+
+  constructor(
+    kind: ErrorKind,
+    status: number,
+    message: string,
+    opts: { source?: ErrorSource; retryable?: boolean; cause?: unknown; headers?: Record<string, string> } = {},
+  ) {
+    super(message, { cause: opts.cause });
+    this.name = "GatewayError";
+    this.kind = kind;
+    this.status = status;
+    this.source = opts.source ?? (status < 500 ? "client" : "internal");
+    this.retryable = opts.retryable ?? false;
+    this.headers = opts.headers;
+  }
+}
+
+/** Config problems: every message already carries its key path. */
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(problems.length === 1 ? problems[0]! : `${problems.length} problems:\n  ${problems.join("\n  ")}`);
+    this.name = "ConfigError";
+    this.problems = problems;
+  }
+}
