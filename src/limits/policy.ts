@@ -1,0 +1,142 @@
+import type { ConsumerConfig, RouteConfig } from "../config/types.ts";
+import { addResponseHeader, onCleanup, type RequestContext } from "../pipeline/context.ts";
+import type { Policy } from "../pipeline/policy.ts";
+import { lagFactor } from "./adaptive.ts";
+import type { CompiledLimit, Decision } from "./algorithms/types.ts";
+import { rateLimitedResponse, rateLimitField, secondsUntil } from "./headers.ts";
+import { compileLimitSet, concurrencyRelease, decideSet, hashSetKeys, mostRestrictive, type LimitSet } from "./limit-set.ts";
+import type { LimiterRuntime } from "./runtime.ts";
+
+/**
+ * The route's rate-limit policy: runs after authentication (the consumer is
+ * known), before short-circuits. A consumer with its own `rate_limits` gets
+ * those instead of the route's.
+ *
+ * Local decisions (no Redis, or sync mode) are synchronous and allocate
+ * nothing but the header strings; a promise is returned only for strict
+ * Redis mode and for a leaky bucket that delays the request.
+ *
+ * Headers: on an admitted request they go to ctx.responseHeaders (the server
+ * adds them to whatever response the client gets); a 429 carries them itself
+ * and adds nothing to ctx.
+ *
+ * Redis unusable (strict: this worker's connection not ready or a command
+ * failed; sync: the main thread's last round failed), per redis.on_error:
+ *   local → decide in the local table at this instance's share of each limit
+ *   allow → admit, no rate-limit headers
+ *   deny  → 429
+ */
+export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerConfig[], runtime: LimiterRuntime): Policy | null {
+  const rt = runtime;
+  const routeSet = route.rate_limits.length ? compileLimitSet(route.rate_limits, route.name, rt.registry, rt.table) : null;
+  const consumerSets = new Map<string, LimitSet>();
+  for (const c of consumers) {
+    if (c.rate_limits.length) consumerSets.set(c.name, compileLimitSet(c.rate_limits, route.name, rt.registry, rt.table));
+  }
+  if (!routeSet && consumerSets.size === 0) return null;
+  const legacy = rt.legacyHeaders;
+  const onError = rt.redis?.on_error ?? "local";
+  const leasePrefix = crypto.randomUUID().slice(0, 8) + ":";
+  let leaseSeq = 0;
+
+  const reject = (ctx: RequestContext, set: LimitSet, lim: CompiledLimit, d: Decision): Response =>
+    rateLimitedResponse({
+      limit: d.limit,
+      windowSec: lim.windowSec,
+      retryAfterMs: d.retryAfterMs,
+      requestId: ctx.requestId,
+      policyField: set.policyField,
+      sfName: lim.sfName,
+      legacy,
+    });
+
+  const admitHeaders = (ctx: RequestContext, set: LimitSet, decisions: readonly Decision[]): void => {
+    const i = set.size === 1 ? 0 : mostRestrictive(decisions);
+    const d = decisions[i]!;
+    const reset = secondsUntil(d.resetMs);
+    addResponseHeader(ctx, "ratelimit-policy", set.policyField);
+    addResponseHeader(ctx, "ratelimit", rateLimitField(set.limits[i]!.sfName, d.remaining, reset));
+    if (legacy) {
+      addResponseHeader(ctx, "x-ratelimit-limit", String(d.limit));
+      addResponseHeader(ctx, "x-ratelimit-remaining", String(d.remaining));
+      addResponseHeader(ctx, "x-ratelimit-reset", String(reset));
+    }
+  };
+
+  const delayOf = (decisions: readonly Decision[]): number => {
+    let ms = 0;
+    for (const d of decisions) if (d.delayMs > ms) ms = d.delayMs;
+    return ms;
+  };
+
+  const decideLocally = (ctx: RequestContext, set: LimitSet, share: number): Response | undefined | Promise<undefined> => {
+    hashSetKeys(set, ctx);
+    const now = rt.now();
+    const refused = decideSet(rt.table, set, now, share, set.hasAdaptive ? rt.lag().lagMs : 0, rt.syncDeltas);
+    if (refused >= 0) return reject(ctx, set, set.limits[refused]!, set.decisions[refused]!);
+    admitHeaders(ctx, set, set.decisions);
+    if (set.hasConcurrency) onCleanup(ctx, concurrencyRelease(rt.table, set, rt.syncDeltas));
+    if (set.hasDelay) {
+      const ms = delayOf(set.decisions);
+      // nginx limit_req without nodelay: hold the request until its turn.
+      if (ms > 0) return Bun.sleep(ms).then(() => undefined);
+    }
+    return undefined;
+  };
+
+  const fallback = (ctx: RequestContext, set: LimitSet): Response | undefined | Promise<undefined> => {
+    if (onError === "allow") return undefined;
+    if (onError === "deny") {
+      const lim = set.limits[0]!;
+      return rateLimitedResponse({
+        limit: lim.limit,
+        windowSec: lim.windowSec,
+        retryAfterMs: 1000,
+        requestId: ctx.requestId,
+        policyField: set.policyField,
+        sfName: lim.sfName,
+        legacy,
+      });
+    }
+    return decideLocally(ctx, set, rt.localShare());
+  };
+
+  const decideStrict = async (ctx: RequestContext, set: LimitSet): Promise<Response | undefined> => {
+    const strict = rt.strict!;
+    const texts = set.keys.map((k) => k.text(ctx));
+    const lag = set.hasAdaptive ? rt.lag().lagMs : 0;
+    const scales = set.limits.map((l) => (l.config.adaptive ? lagFactor(lag, l.config.adaptive.lag_threshold, l.config.adaptive.min_factor) : 1));
+    const leaseId = set.hasConcurrency ? leasePrefix + ++leaseSeq : "";
+    const out = await strict.decide(set.limits, texts, scales, leaseId);
+    if (!out) return fallback(ctx, set);
+    if (out.refused >= 0) return reject(ctx, set, set.limits[out.refused]!, out.decisions[out.refused]!);
+    admitHeaders(ctx, set, out.decisions);
+    if (set.hasConcurrency) {
+      let released = false;
+      onCleanup(ctx, () => {
+        if (released) return;
+        released = true;
+        set.limits.forEach((l, i) => {
+          if (l.algorithm === "concurrency") strict.release(l, texts[i]!, leaseId);
+        });
+      });
+    }
+    const ms = set.hasDelay ? delayOf(out.decisions) : 0;
+    if (ms > 0) await Bun.sleep(ms);
+    return undefined;
+  };
+
+  return {
+    name: "rate_limit",
+    onRequest(ctx) {
+      const consumer = ctx.identity?.consumer;
+      const set = (consumer && consumerSets.size ? consumerSets.get(consumer) : undefined) ?? routeSet;
+      if (!set) return undefined;
+      if (rt.redis !== null) {
+        if (!rt.redisUsable()) return fallback(ctx, set);
+        if (rt.strict) return decideStrict(ctx, set);
+      }
+      return decideLocally(ctx, set, 1);
+    },
+  } satisfies Policy;
+}
