@@ -1,0 +1,117 @@
+import { constants, timingSafeEqual, verify as verifyNode } from "node:crypto";
+import type { VerifyKey } from "./keys.ts";
+
+/**
+ * JWS signature algorithms (RFC 7518 §3, RFC 8037 §3.1, RFC 9864 for
+ * "Ed25519"). Verification runs synchronously on node:crypto: Bun's WebCrypto
+ * (which jose uses) hops to a thread pool and measured 110-180 µs per RS256
+ * verify against ~23 µs here (bench/RESULTS.md, Auth), and it would force a
+ * Promise onto every uncached request.
+ *
+ * "none" is not in the table, so it can never be allowed (RFC 8725 §3.1).
+ */
+export type AlgorithmFamily = "hmac" | "rsa" | "pss" | "ecdsa" | "eddsa";
+
+export interface AlgorithmSpec {
+  readonly name: string;
+  readonly family: AlgorithmFamily;
+  /** node:crypto / Bun.CryptoHasher digest name; null for EdDSA (the curve fixes it). */
+  readonly hash: "sha256" | "sha384" | "sha512" | null;
+  /** Digest length in bytes: the HMAC minimum key size (RFC 7518 §3.2) and the PSS salt (§3.5). */
+  readonly hashBytes: number;
+  /** ECDSA: the curve the key must be on (RFC 7518 §3.4). */
+  readonly curve: string | null;
+  /** Exact signature length when fixed by the algorithm; 0 when it follows the key (RSA). */
+  readonly signatureBytes: number;
+}
+
+function spec(
+  name: string,
+  family: AlgorithmFamily,
+  hash: AlgorithmSpec["hash"],
+  hashBytes: number,
+  curve: string | null,
+  signatureBytes: number,
+): AlgorithmSpec {
+  return Object.freeze({ name, family, hash, hashBytes, curve, signatureBytes });
+}
+
+const TABLE: ReadonlyMap<string, AlgorithmSpec> = new Map(
+  [
+    spec("HS256", "hmac", "sha256", 32, null, 32),
+    spec("HS384", "hmac", "sha384", 48, null, 48),
+    spec("HS512", "hmac", "sha512", 64, null, 64),
+    spec("RS256", "rsa", "sha256", 32, null, 0),
+    spec("RS384", "rsa", "sha384", 48, null, 0),
+    spec("RS512", "rsa", "sha512", 64, null, 0),
+    spec("PS256", "pss", "sha256", 32, null, 0),
+    spec("PS384", "pss", "sha384", 48, null, 0),
+    spec("PS512", "pss", "sha512", 64, null, 0),
+    // JWS ECDSA signatures are R || S, each the curve's byte length (RFC 7518 §3.4).
+    spec("ES256", "ecdsa", "sha256", 32, "P-256", 64),
+    spec("ES384", "ecdsa", "sha384", 48, "P-384", 96),
+    spec("ES512", "ecdsa", "sha512", 64, "P-521", 132),
+    spec("EdDSA", "eddsa", null, 0, null, 64),
+    spec("Ed25519", "eddsa", null, 0, null, 64),
+  ].map((s) => [s.name, s] as const),
+);
+
+export const ASYMMETRIC_ALGORITHMS: readonly string[] = [...TABLE.values()]
+  .filter((s) => s.family !== "hmac")
+  .map((s) => s.name);
+
+export function algorithmSpec(name: string): AlgorithmSpec | undefined {
+  return TABLE.get(name);
+}
+
+/** Whether `key` is the right kind of key for `alg`: this is what stops HS/RS key confusion (RFC 8725 §2.1). */
+export function keyFitsAlgorithm(alg: AlgorithmSpec, key: VerifyKey): boolean {
+  switch (alg.family) {
+    case "hmac":
+      return key.kind === "secret" && key.secret.length >= alg.hashBytes;
+    case "rsa":
+    case "pss":
+      return key.kind === "rsa";
+    case "ecdsa":
+      return key.kind === "ec" && key.curve === alg.curve;
+    case "eddsa":
+      return key.kind === "ed25519";
+  }
+}
+
+/**
+ * Verify `signature` over the ASCII signing input (RFC 7515 §5.2 step 8).
+ * Never throws: any crypto error counts as a bad signature. The caller has
+ * already checked keyFitsAlgorithm.
+ */
+export function verifySignature(alg: AlgorithmSpec, key: VerifyKey, signingInput: string, signature: Uint8Array): boolean {
+  if (alg.signatureBytes !== 0 && signature.length !== alg.signatureBytes) return false;
+  try {
+    if (key.kind === "secret") {
+      const expected = new Bun.CryptoHasher(alg.hash!, key.secret).update(signingInput).digest();
+      // Lengths are equal here (checked above); timingSafeEqual keeps the compare constant-time.
+      return timingSafeEqual(expected, signature);
+    }
+    // Bun's one-shot verify takes the ASCII string directly, saving a Buffer copy per call.
+    const data = signingInput as unknown as Uint8Array;
+    switch (alg.family) {
+      case "rsa":
+        return verifyNode(alg.hash, data, key.object, signature);
+      case "pss":
+        return verifyNode(
+          alg.hash,
+          data,
+          { key: key.object, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: alg.hashBytes },
+          signature,
+        );
+      case "ecdsa":
+        return verifyNode(alg.hash, data, { key: key.object, dsaEncoding: "ieee-p1363" }, signature);
+      case "eddsa":
+        return verifyNode(null, data, key.object, signature);
+      default:
+        return false;
+    }
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,16 @@
+/**
+ * Identity at the edge: JWT (several issuers; secret, public key or JWKS),
+ * API keys, authorization, identity headers, revocation.
+ *
+ * Main thread:  allocateAuthShared(config) → shared;  startRevocationSync(config, shared)
+ * Each worker:  createAuthRuntime(config, shared) → runtime;  createAuthPolicy(route, runtime) per route
+ * Forwarder:    strip identityHeaderNames(config.auth) from every inbound request;
+ *               strip Authorization when runtime.stripAuthorization.
+ */
+export { allocateAuthShared, createAuthRuntime, type AuthRuntime } from "./runtime.ts";
+export { createAuthPolicy, bearerToken } from "./policy.ts";
+export { identityHeaderNames, type Grant } from "./identity.ts";
+export { queryParam, redactQueryParam } from "./api-keys.ts";
+export { RevocationSet, type RevocationKind } from "./revocation.ts";
+export { startRevocationSync, type RevocationController, type RevocationSyncOptions } from "./revocation-sync.ts";
+export type { AuthFailure } from "./failures.ts";

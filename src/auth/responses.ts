@@ -1,0 +1,56 @@
+import type { RequestContext } from "../pipeline/context.ts";
+
+/**
+ * The denial responses of the access phase, JSON like every gateway error:
+ * `{ "error", "message", "request_id" }`. Messages are fixed phrases chosen
+ * by this module; a credential is never echoed.
+ *
+ * Challenges (RFC 9110 §11.6.1, RFC 6750 §3):
+ *  - no credential:      `Bearer realm="gateway"` (no error attribute, §3.1)
+ *  - bad token:          `Bearer realm="gateway", error="invalid_token", error_description="..."`
+ *  - scope missing:      403 with `Bearer realm="gateway", error="insufficient_scope", ..., scope="..."`
+ *  - API-key routes:     `ApiKey realm="gateway", header="x-api-key"` (plus `query="..."`
+ *                        when keys are accepted in the query). "ApiKey" is not a
+ *                        registered scheme; it tells a client where the key goes.
+ *  - auth = "any":       both challenges, as two WWW-Authenticate fields.
+ */
+
+export const REALM = "gateway";
+export const BEARER_CHALLENGE = `Bearer realm="${REALM}"`;
+
+export function apiKeyChallenge(header: string, query: string | null): string {
+  return `ApiKey realm="${REALM}", header="${header}"` + (query !== null ? `, query="${query}"` : "");
+}
+
+export function bearerErrorChallenge(error: "invalid_token" | "insufficient_scope", description: string, scope?: string): string {
+  return (
+    `Bearer realm="${REALM}", error="${error}", error_description="${description}"` +
+    (scope !== undefined ? `, scope="${scope}"` : "")
+  );
+}
+
+function json(ctx: RequestContext, status: number, error: string, message: string, challenges: readonly string[]): Response {
+  const headers: [string, string][] = [["content-type", "application/json"]];
+  for (const c of challenges) headers.push(["www-authenticate", c]);
+  return new Response(JSON.stringify({ error, message, request_id: ctx.requestId }), { status, headers });
+}
+
+/** 401, no credential presented. */
+export function unauthorized(ctx: RequestContext, challenges: readonly string[]): Response {
+  return json(ctx, 401, "unauthorized", "authentication required", challenges);
+}
+
+/** 401, a credential was presented and refused. */
+export function invalidCredential(
+  ctx: RequestContext,
+  error: "invalid_token" | "invalid_api_key",
+  reason: string,
+  challenge: string,
+): Response {
+  return json(ctx, 401, error, reason, [challenge]);
+}
+
+/** 403, authenticated but not allowed. */
+export function forbidden(ctx: RequestContext, message: string, challenge: string | null): Response {
+  return json(ctx, 403, "forbidden", message, challenge === null ? [] : [challenge]);
+}
