@@ -1,0 +1,27 @@
+import type { UpstreamConfig, TargetConfig } from "../config/types.ts";
+import type { RequestContext } from "../pipeline/context.ts";
+
+/**
+ * What the forwarding code needs from an upstream: pick a target, report how
+ * it went. Balancers, health, passive checks and breakers live behind this.
+ */
+export interface UpstreamRuntime {
+  readonly name: string;
+  readonly config: UpstreamConfig;
+  readonly targets: readonly TargetConfig[];
+  /**
+   * Index of a usable target (healthy, breaker admits it, not in `exclude`),
+   * or -1 when none can be used. `exclude` holds targets already tried for
+   * this request.
+   */
+  pick(ctx: RequestContext, exclude: readonly number[] | null): number;
+  /** A request to target i is starting (in-flight accounting). */
+  onStart(i: number): void;
+  /**
+   * It ended. `failed` = connect error, timeout or a status the breaker counts;
+   * `latencyMs` from send to response headers.
+   */
+  onEnd(i: number, failed: boolean, latencyMs: number): void;
+  /** Whether one more retry is within the retry budget (and takes it if so). */
+  takeRetry(): boolean;
+}

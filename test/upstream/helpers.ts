@@ -1,0 +1,106 @@
+import type { BalancerName, TargetConfig, UpstreamConfig } from "../../src/config/types.ts";
+import type { RequestContext } from "../../src/pipeline/context.ts";
+import { allocateUpstreamState, UpstreamStateView } from "../../src/upstream/shared-state.ts";
+import { createUpstreamRuntime, type Upstream } from "../../src/upstream/runtime.ts";
+
+export type TargetSpec = string | (Partial<TargetConfig> & { url: string });
+
+export function target(spec: TargetSpec): TargetConfig {
+  const s = typeof spec === "string" ? { url: spec } : spec;
+  const u = new URL(s.url);
+  return {
+    url: s.url,
+    protocol: u.protocol as "http:" | "https:",
+    host: u.hostname,
+    port: Number(u.port || (u.protocol === "https:" ? 443 : 80)),
+    weight: s.weight ?? 1,
+    backup: s.backup ?? false,
+  };
+}
+
+/** A normalized upstream config as the config loader would produce it (defaults filled in). */
+export function upstream(over: Partial<Omit<UpstreamConfig, "targets">> & { targets: TargetSpec[] }): UpstreamConfig {
+  return {
+    name: "up",
+    balancer: "round_robin",
+    hash_key: null,
+    health_check: null,
+    passive: null,
+    circuit_breaker: null,
+    timeouts: { connect: 2000, read: 30000, total: 0 },
+    retries: 2,
+    retry_budget: { ratio: 0.2, min_per_second: 10 },
+    pool: { max_connections: 1024, idle_timeout: 60000, max_queue: 1024, queue_timeout: 5000 },
+    preserve_host: false,
+    ...over,
+    targets: over.targets.map(target),
+  };
+}
+
+/** n targets on ports 3001.. (never contacted). */
+export function urls(n: number): string[] {
+  return Array.from({ length: n }, (_, i) => `http://127.0.0.1:${3001 + i}`);
+}
+
+export interface CtxSpec {
+  clientIp?: string;
+  path?: string;
+  query?: string;
+  headers?: Record<string, string>;
+}
+
+/** The fields of RequestContext the balancers read; the rest are never touched by src/upstream. */
+export function ctx(spec: CtxSpec = {}): RequestContext {
+  const path = spec.path ?? "/";
+  const query = spec.query ?? "";
+  return {
+    req: new Request(`http://gw.test${path}${query}`, { headers: spec.headers }),
+    method: "GET",
+    path,
+    query,
+    host: "gw.test",
+    clientIp: spec.clientIp ?? "127.0.0.1",
+    peerIp: spec.clientIp ?? "127.0.0.1",
+    requestId: "test",
+    route: null as never,
+    params: {},
+    start: 0,
+    identity: null,
+    upstreamHeaders: null,
+    responseHeaders: null,
+    cleanups: null,
+    target: null,
+    tries: 0,
+  };
+}
+
+/** A clock tests move by hand. */
+export class ManualClock {
+  t: number;
+  constructor(start = 1_000_000) {
+    this.t = start;
+  }
+  readonly now = (): number => this.t;
+  advance(ms: number): void {
+    this.t += ms;
+  }
+}
+
+/** One upstream's buffer, view and runtime. */
+export function setup(config: UpstreamConfig, now?: () => number): { sab: SharedArrayBuffer; view: UpstreamStateView; rt: Upstream } {
+  const sab = allocateUpstreamState([config]);
+  const view = new UpstreamStateView(sab, [config]);
+  return { sab, view, rt: createUpstreamRuntime(config, view, 0, now) };
+}
+
+/** Count picks per target index over n picks (no exclusion). */
+export function countPicks(rt: Upstream, n: number, c: RequestContext = ctx()): number[] {
+  const counts = new Array<number>(rt.targets.length).fill(0);
+  for (let k = 0; k < n; k++) {
+    const i = rt.pick(c, null);
+    if (i >= 0) counts[i]!++;
+  }
+  return counts;
+}
+
+export const ALL_BALANCERS: readonly BalancerName[] = ["round_robin", "weighted", "least_conn", "least_time", "ip_hash", "hash", "random"];
