@@ -1,0 +1,125 @@
+import { GatewayError } from "../errors.ts";
+import type { UpstreamConfig } from "../config/types.ts";
+import type { RequestContext } from "../pipeline/context.ts";
+import { retryAfterSeconds } from "../upstream/index.ts";
+import type { UpstreamRuntime } from "../upstream/types.ts";
+import type { TargetClient, UpstreamBody, UpstreamResponse } from "./client.ts";
+
+/** RFC 9110 §9.2.2: methods whose repetition has the same effect; safe to retry. */
+const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
+/** Statuses that mean "this target could not serve it": worth another target. */
+const RETRY_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+
+/** Everything forwarding needs about one upstream, built once per snapshot. */
+export interface UpstreamBinding {
+  readonly runtime: UpstreamRuntime;
+  readonly config: UpstreamConfig;
+  /** One client (connection pool) per target, same order as runtime.targets. */
+  readonly clients: readonly TargetClient[];
+  /** "host:port" per target, sent as Host unless preserve_host. */
+  readonly hostHeaders: readonly string[];
+  /** Target display names for logs ("http://127.0.0.1:3001"). */
+  readonly targetNames: readonly string[];
+  /** Statuses the breaker/passive checks count as failures. */
+  readonly failureStatuses: ReadonlySet<number>;
+}
+
+export interface ForwardRequest {
+  /** "METHOD /path?query HTTP/1.1\r\n" */
+  readonly requestLine: string;
+  /** Every header line but Host, each ending in CRLF, with the body framing; then a final CRLF is added here. */
+  readonly headerBlock: string;
+  /** Host value for preserve_host; null sends the target's. */
+  readonly clientHost: string | null;
+  readonly body: UpstreamBody;
+  /** The body can be sent again (null or bytes); a stream can only be re-sent if it was never read. */
+  readonly replayable: boolean;
+  /** Request carries an Idempotency-Key, so POST/PATCH may be retried too. */
+  readonly idempotencyKey: boolean;
+  /** Per-route read timeout override (ms), 0 = upstream's. */
+  readonly routeTimeout: number;
+}
+
+/**
+ * Pick a target, send, and retry on another target when that is safe:
+ * connect failures (nothing was sent) for any request whose body was not
+ * consumed, and timeouts or 502/503/504 for idempotent requests (or POST/PATCH
+ * with an Idempotency-Key) with a replayable body. Never after a response
+ * byte reached the client: this returns before the body is streamed.
+ */
+export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: ForwardRequest): Promise<UpstreamResponse> {
+  const cfg = up.config;
+  const method = ctx.method;
+  const mayRepeat = IDEMPOTENT.has(method) || (fr.idempotencyKey && (method === "POST" || method === "PATCH"));
+  const maxTries = 1 + cfg.retries;
+  const readTimeout = fr.routeTimeout > 0 ? fr.routeTimeout : cfg.timeouts.read;
+  const deadline = cfg.timeouts.total > 0 ? ctx.start + cfg.timeouts.total : Infinity;
+  const signal = ctx.req.signal;
+  let exclude: number[] | null = null;
+  let lastError: GatewayError | null = null;
+  let i = up.runtime.pick(ctx, null);
+  for (let attempt = 0; ; attempt++) {
+    if (i < 0) throw lastError ?? noTargetError(up);
+    const remaining = deadline - performance.now();
+    if (remaining <= 0) throw lastError ?? new GatewayError("upstream_timeout", 504, "upstream timed out", { source: "upstream" });
+    const host = cfg.preserve_host && fr.clientHost ? fr.clientHost : up.hostHeaders[i]!;
+    const head = `${fr.requestLine}host: ${host}\r\n${fr.headerBlock}\r\n`;
+    ctx.target = up.targetNames[i]!;
+    ctx.tries = attempt + 1;
+    up.runtime.onStart(i);
+    const sent = performance.now();
+    let res: UpstreamResponse;
+    try {
+      res = await up.clients[i]!.request(head, fr.body, {
+        method,
+        readTimeout: remaining < readTimeout ? remaining : readTimeout,
+        signal,
+      });
+    } catch (cause) {
+      const err = asGatewayError(cause);
+      // A client that went away is not the target's fault.
+      up.runtime.onEnd(i, !signal.aborted, performance.now() - sent);
+      if (signal.aborted) throw err;
+      lastError = err;
+      // Connect failures sent nothing; anything else may have reached the target.
+      const safe = err.retryable ? fr.replayable || !(fr.body as ReadableStream).locked : mayRepeat && fr.replayable;
+      if (attempt + 1 >= maxTries || !safe) throw err;
+      const next = nextTarget(ctx, up, (exclude ??= []), i);
+      if (next < 0) throw err;
+      i = next;
+      continue;
+    }
+    up.runtime.onEnd(i, up.failureStatuses.has(res.status), performance.now() - sent);
+    if (RETRY_STATUSES.has(res.status) && attempt + 1 < maxTries && mayRepeat && fr.replayable) {
+      const next = nextTarget(ctx, up, (exclude ??= []), i);
+      if (next >= 0) {
+        // Nothing of this response reached the client; let its connection go.
+        res.body?.cancel().catch(() => {});
+        i = next;
+        continue;
+      }
+    }
+    return res;
+  }
+}
+
+/** Another target for a retry, within the retry budget; -1 when none or the budget is spent. */
+function nextTarget(ctx: RequestContext, up: UpstreamBinding, exclude: number[], failed: number): number {
+  exclude.push(failed);
+  // Budget first: picking a half-open target spends one of its probe permits.
+  if (!up.runtime.takeRetry()) return -1;
+  return up.runtime.pick(ctx, exclude);
+}
+
+function noTargetError(up: UpstreamBinding): GatewayError {
+  const retryAfter = retryAfterSeconds(up.runtime);
+  return new GatewayError("service_unavailable", 503, "no healthy upstream target", {
+    source: "upstream",
+    headers: { "retry-after": String(Math.max(1, Math.ceil(retryAfter))) },
+  });
+}
+
+export function asGatewayError(e: unknown): GatewayError {
+  if (e instanceof GatewayError) return e;
+  return new GatewayError("internal", 500, "internal error", { source: "internal", cause: e });
+}
