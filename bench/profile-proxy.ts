@@ -1,0 +1,25 @@
+/**
+ * Serves the gateway's data plane on the main thread so `bun --cpu-prof` sees
+ * it (profiles do not cover worker threads):
+ *   bun --cpu-prof --cpu-prof-dir=/tmp/prof bench/profile-proxy.ts CONFIG.toml
+ * then load it (wrk) and stop it with Ctrl-C / SIGINT.
+ */
+import { loadConfig } from "../src/config/load.ts";
+import { AccessLog } from "../src/server/access-log.ts";
+import { ClientRegistry } from "../src/server/clients.ts";
+import { createHandler, skippedHeaders, type ServeState } from "../src/server/handler.ts";
+import { allocateShared } from "../src/server/policies.ts";
+import { compileSnapshot } from "../src/server/snapshot.ts";
+
+const config = await loadConfig(process.argv[2] ?? "config.toml");
+const snapshot = compileSnapshot(config, allocateShared(config, null), new ClientRegistry());
+const state: ServeState = {
+  snapshot,
+  draining: false,
+  scheme: "http",
+  log: config.server.access_log ? new AccessLog() : null,
+  skip: skippedHeaders(snapshot),
+};
+const server = Bun.serve({ hostname: config.server.host, port: config.server.port, fetch: createHandler(state) });
+console.error(`profiling data plane on ${server.url}`);
+process.on("SIGINT", () => process.exit(0));

@@ -1,0 +1,170 @@
+/**
+ * Control plane (main thread): owns the config, the shared buffers and the
+ * worker threads; handles SIGHUP (reload) and SIGTERM/SIGINT (drain, exit 0).
+ * It never sits on the request path.
+ */
+import { loadConfig } from "../config/load.ts";
+import type { GatewayConfig } from "../config/types.ts";
+import { ConfigError } from "../errors.ts";
+import { allocateShared, startControlServices, type ControlServices, type SharedBuffers } from "./policies.ts";
+import type { FromWorker, ToWorker } from "./worker.ts";
+
+export interface Gateway {
+  readonly port: number;
+  readonly config: GatewayConfig;
+  /** Load the file again and swap every worker to it; a bad config leaves the running one in place. */
+  reload(): Promise<{ ok: true } | { ok: false; error: string }>;
+  /** Stop accepting, finish in-flight requests up to server.drain_timeout, stop the workers. */
+  shutdown(): Promise<void>;
+}
+
+interface WorkerSlot {
+  id: number;
+  worker: Worker;
+  stopping: boolean;
+  /** The port its server bound. */
+  port: number;
+}
+
+function log(level: "info" | "warn" | "error", msg: string, extra: Record<string, unknown> = {}): void {
+  console.error(JSON.stringify({ time: new Date().toISOString(), level, msg, ...extra }));
+}
+
+function workerUrl(): string | URL {
+  // In the compiled binary the worker is embedded as its own entry point (build.ts) under this path.
+  return process.env.GATEWAY_COMPILED === "1" ? "./server/worker.ts" : new URL("./worker.ts", import.meta.url);
+}
+
+export async function startGateway(configPath: string): Promise<Gateway> {
+  let config = await loadConfig(configPath);
+  let shared = allocateShared(config, null);
+  const services: ControlServices = startControlServices(config, shared);
+  const slots: WorkerSlot[] = [];
+  let port = config.server.port;
+  let shuttingDown = false;
+
+  /** Consecutive quick crashes per worker id, for restart backoff. */
+  const crashes = new Map<number, { count: number; lastStart: number }>();
+
+  const spawn = (id: number, listenPort: number): Promise<WorkerSlot> =>
+    new Promise((resolve, reject) => {
+      const worker = new Worker(workerUrl());
+      const slot: WorkerSlot = { id, worker, stopping: false, port: listenPort };
+      let started = false;
+      const onStartMessage = (event: MessageEvent<FromWorker>) => {
+        const msg = event.data;
+        if (msg.type === "listening") {
+          worker.removeEventListener("message", onStartMessage);
+          started = true;
+          slot.port = msg.port;
+          resolve(slot);
+        } else if (msg.type === "fatal") {
+          worker.removeEventListener("message", onStartMessage);
+          slot.stopping = true;
+          worker.terminate();
+          reject(new Error(msg.message));
+        }
+      };
+      worker.addEventListener("message", onStartMessage);
+      worker.addEventListener("error", (e) => {
+        const message = (e as ErrorEvent).message;
+        log("error", "worker crashed", { worker: id, error: message });
+        if (!started) {
+          slot.stopping = true;
+          reject(new Error(`worker ${id} failed to start: ${message}`));
+        }
+      });
+      worker.addEventListener("close", () => {
+        if (!started || slot.stopping || shuttingDown) return;
+        // A worker that died is replaced; its peers keep serving meanwhile (reusePort).
+        // Crashing again soon after a restart backs off (0.1 s doubling to 10 s) so a
+        // persistent fault does not spin.
+        const c = crashes.get(id) ?? { count: 0, lastStart: 0 };
+        c.count = Date.now() - c.lastStart < 60_000 ? c.count + 1 : 1;
+        const delay = Math.min(10_000, 100 * 2 ** (c.count - 1));
+        log("error", "worker exited unexpectedly; restarting", { worker: id, in_ms: delay });
+        setTimeout(() => {
+          if (shuttingDown) return;
+          c.lastStart = Date.now();
+          crashes.set(id, c);
+          spawn(id, port).then(
+            (fresh) => (slots[slots.indexOf(slot)] = fresh),
+            (err) => log("error", "worker restart failed", { worker: id, error: String(err) }),
+          );
+        }, delay);
+      });
+      worker.postMessage({ type: "start", id, config, shared, port: listenPort } satisfies ToWorker);
+    });
+
+  try {
+    // The first worker binds (port 0 resolves here); the others join its port with reusePort.
+    slots.push(await spawn(0, port));
+    port = slots[0]!.port;
+    for (let i = 1; i < config.server.workers; i++) slots.push(await spawn(i, port));
+  } catch (e) {
+    for (const s of slots) s.worker.terminate();
+    services.stop();
+    throw e;
+  }
+
+  const gateway: Gateway = {
+    get port() {
+      return port;
+    },
+    get config() {
+      return config;
+    },
+    async reload() {
+      let next: GatewayConfig;
+      try {
+        next = await loadConfig(configPath);
+      } catch (e) {
+        const error = e instanceof ConfigError ? e.message : String(e);
+        log("error", "reload rejected; keeping the running config", { error });
+        return { ok: false, error };
+      }
+      if (next.server.listen !== config.server.listen || next.server.workers !== config.server.workers || JSON.stringify(next.server.tls) !== JSON.stringify(config.server.tls)) {
+        log("warn", "server.listen, server.workers and server.tls changes need a restart; other changes applied");
+      }
+      const nextShared = allocateShared(next, { config, shared });
+      const answers = await Promise.all(slots.map((s) => ask(s.worker, { type: "reload", config: next, shared: nextShared }, ["reloaded", "reload_failed"])));
+      const failed = answers.find((a) => a.type === "reload_failed") as Extract<FromWorker, { type: "reload_failed" }> | undefined;
+      if (failed) {
+        log("error", "reload failed in a worker", { error: failed.message });
+        return { ok: false, error: failed.message };
+      }
+      config = next;
+      shared = nextShared;
+      services.reload(config, shared);
+      log("info", "config reloaded", { routes: config.routes.length, upstreams: config.upstreams.length });
+      return { ok: true };
+    },
+    async shutdown() {
+      if (shuttingDown) return;
+      shuttingDown = true;
+      const timeout = config.server.drain_timeout;
+      await Promise.all(
+        slots.map(async (s) => {
+          s.stopping = true;
+          await Promise.race([ask(s.worker, { type: "drain", timeout }, ["drained"]), Bun.sleep(timeout + 2_000)]);
+          s.worker.terminate();
+        }),
+      );
+      services.stop();
+    },
+  };
+  return gateway;
+}
+
+function ask(worker: Worker, msg: ToWorker, answers: FromWorker["type"][]): Promise<FromWorker> {
+  return new Promise((resolve) => {
+    const onMessage = (event: MessageEvent<FromWorker>) => {
+      if (answers.includes(event.data.type)) {
+        worker.removeEventListener("message", onMessage);
+        resolve(event.data);
+      }
+    };
+    worker.addEventListener("message", onMessage);
+    worker.postMessage(msg);
+  });
+}
