@@ -15,3 +15,5 @@ if (!result.success) {
   process.exit(1);
 }
 console.log("built ./gateway");
+
+export {};

@@ -27,8 +27,9 @@ export function spawnChild(cmd: string[], env?: Record<string, string>): ReturnT
   return p;
 }
 
+/** SIGTERM, not SIGKILL: an nginx master killed outright leaves its workers behind. */
 export function killChildren(): void {
-  for (const c of children) c.kill("SIGKILL");
+  for (const c of children) if (c.exitCode === null) c.kill("SIGTERM");
 }
 process.on("exit", killChildren);
 process.on("SIGINT", () => process.exit(130));

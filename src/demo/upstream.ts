@@ -23,3 +23,5 @@ const server = Bun.serve({
   },
 });
 console.error(`demo upstream listening on http://${server.hostname}:${server.port}`);
+
+export {};

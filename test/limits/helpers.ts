@@ -1,3 +1,4 @@
+import { testContext } from "../helpers/context.ts";
 import type { ConsumerConfig, GatewayConfig, RateLimitConfig, RedisConfig, RouteConfig } from "../../src/config/types.ts";
 import type { Identity, RequestContext } from "../../src/pipeline/context.ts";
 import type { CompiledRoute } from "../../src/pipeline/route.ts";
@@ -70,25 +71,14 @@ export function ctx(init: CtxInit = {}): RequestContext {
     init.consumer !== undefined || init.claims !== undefined
       ? { via: "jwt", consumer: init.consumer ?? null, subject: null, roles: [], scopes: [], claims: init.claims ?? null }
       : null;
-  return {
-    req: new Request("http://gw.test/x", { headers: init.headers ?? {} }),
-    method: "GET",
+  return testContext({
     path: "/x",
-    query: "",
-    host: "gw.test",
+    headers: init.headers,
     clientIp: init.ip ?? "192.0.2.1",
-    peerIp: init.ip ?? "192.0.2.1",
-    requestId: init.requestId ?? "req-1",
-    route: { name: init.route ?? "r" } as CompiledRoute,
-    params: {},
-    start: 0,
+    requestId: init.requestId,
+    route: { name: init.route ?? "r" },
     identity,
-    upstreamHeaders: null,
-    responseHeaders: null,
-    cleanups: null,
-    target: null,
-    tries: 0,
-  };
+  });
 }
 
 export function header(c: RequestContext, name: string): string | undefined {

@@ -1,3 +1,4 @@
+import { testContext } from "../helpers/context.ts";
 import type { BalancerName, TargetConfig, UpstreamConfig } from "../../src/config/types.ts";
 import type { RequestContext } from "../../src/pipeline/context.ts";
 import { allocateUpstreamState, UpstreamStateView } from "../../src/upstream/shared-state.ts";
@@ -51,27 +52,7 @@ export interface CtxSpec {
 
 /** The fields of RequestContext the balancers read; the rest are never touched by src/upstream. */
 export function ctx(spec: CtxSpec = {}): RequestContext {
-  const path = spec.path ?? "/";
-  const query = spec.query ?? "";
-  return {
-    req: new Request(`http://gw.test${path}${query}`, { headers: spec.headers }),
-    method: "GET",
-    path,
-    query,
-    host: "gw.test",
-    clientIp: spec.clientIp ?? "127.0.0.1",
-    peerIp: spec.clientIp ?? "127.0.0.1",
-    requestId: "test",
-    route: null as never,
-    params: {},
-    start: 0,
-    identity: null,
-    upstreamHeaders: null,
-    responseHeaders: null,
-    cleanups: null,
-    target: null,
-    tries: 0,
-  };
+  return testContext({ path: spec.path ?? "/", query: spec.query, headers: spec.headers, clientIp: spec.clientIp, requestId: "test" });
 }
 
 /** A clock tests move by hand. */

@@ -1,0 +1,44 @@
+import type { Identity, RequestContext } from "../../src/pipeline/context.ts";
+import type { CompiledRoute } from "../../src/pipeline/route.ts";
+
+export interface ContextInit {
+  method?: string;
+  path?: string;
+  query?: string;
+  headers?: Record<string, string>;
+  clientIp?: string;
+  requestId?: string;
+  route?: Partial<CompiledRoute>;
+  identity?: Identity | null;
+  start?: number;
+}
+
+/**
+ * A RequestContext as the server builds it (src/server/handler.ts), with a
+ * real Request behind it, for driving policies and balancers without a socket.
+ */
+export function testContext(init: ContextInit = {}): RequestContext {
+  const method = init.method ?? "GET";
+  const path = init.path ?? "/";
+  const query = init.query ?? "";
+  const ip = init.clientIp ?? "127.0.0.1";
+  return {
+    req: new Request(`http://gw.test${path}${query}`, { method, headers: init.headers ?? {} }),
+    method,
+    path,
+    query,
+    host: "gw.test",
+    clientIp: ip,
+    peerIp: ip,
+    requestId: init.requestId ?? "req-1",
+    route: (init.route ?? {}) as CompiledRoute,
+    params: {},
+    start: init.start ?? 0,
+    identity: init.identity ?? null,
+    upstreamHeaders: null,
+    responseHeaders: null,
+    cleanups: null,
+    target: null,
+    tries: 0,
+  };
+}
