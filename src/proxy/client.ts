@@ -25,10 +25,17 @@ export interface UpstreamResponse {
 
 export type UpstreamBody = ReadableStream<Uint8Array> | Uint8Array | null;
 
+/** What the client reads of an abort signal. */
+export interface AbortLike {
+  readonly aborted: boolean;
+  readonly reason?: unknown;
+}
+
 export interface UpstreamRequestOptions {
   /** ms from request sent to response head, and the longest gap while reading the body. */
   readTimeout: number;
-  signal?: AbortSignal;
+  /** The client's side: polled (`aborted`), never listened to. An AbortSignal fits. */
+  signal?: AbortLike;
   method: string;
 }
 

@@ -29,7 +29,8 @@ export class FetchClient implements TargetClient {
       headers.push([name, line.slice(c + 1).trim()]);
     }
     const timeout = AbortSignal.timeout(opts.readTimeout + this.#connectTimeout);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
+    // fetch needs a real AbortSignal; a lazy abort view (forward.ts) is not linked.
+    const signal = opts.signal instanceof AbortSignal ? AbortSignal.any([opts.signal, timeout]) : timeout;
     let res: Response;
     try {
       res = await fetch(this.#origin + target, {

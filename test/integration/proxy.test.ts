@@ -9,6 +9,11 @@ function startEcho() {
     hostname: "127.0.0.1",
     async fetch(req) {
       const url = new URL(req.url);
+      if (url.pathname === "/watch-abort") {
+        await Bun.sleep(1500);
+        abortSeenByUpstream = req.signal.aborted;
+        return new Response("late");
+      }
       if (url.pathname === "/slow") {
         await Bun.sleep(Number(url.searchParams.get("ms") ?? 2000));
         return new Response("slow done");
@@ -38,6 +43,7 @@ function startEcho() {
 }
 
 let echo: ReturnType<typeof startEcho>;
+let abortSeenByUpstream: boolean | null = null;
 let gw: GatewayProcess;
 
 function config(upstreamUrl: string, extra = ""): string {
@@ -68,6 +74,13 @@ path = "/api/*"
 methods = ["GET", "POST", "PUT", "HEAD"]
 upstream = "echo"
 strip_prefix = "/api"
+
+[[routes]]
+name = "long"
+path = "/long/*"
+upstream = "echo"
+strip_prefix = "/long"
+timeout = "5s"
 
 [[routes]]
 name = "exact"
@@ -193,6 +206,21 @@ describe("forwarding", () => {
     const res = await fetch(`${gw.url}/api/x`, { method: "HEAD" });
     expect(res.status).toBe(200);
     expect(await res.text()).toBe("");
+  });
+});
+
+describe("client going away", () => {
+  test("a client that leaves while the upstream is working gets the upstream request cancelled", async () => {
+    abortSeenByUpstream = null;
+    const ac = new AbortController();
+    const pending = fetch(`${gw.url}/long/watch-abort`, { signal: ac.signal }).catch(() => "aborted");
+    await Bun.sleep(200);
+    ac.abort();
+    expect(await pending).toBe("aborted");
+    const deadline = Date.now() + 3000;
+    while (abortSeenByUpstream === null && Date.now() < deadline) await Bun.sleep(50);
+    // Seen before the upstream's own 1.5 s answer, and the route's read timeout is 5 s: the client's abort did it.
+    expect(abortSeenByUpstream).toBe(true);
   });
 });
 

@@ -1,4 +1,4 @@
-import type { UpstreamBody, UpstreamRequestOptions, UpstreamResponse } from "../client.ts";
+import type { AbortLike, UpstreamBody, UpstreamRequestOptions, UpstreamResponse } from "../client.ts";
 import type { GatewayError } from "../../errors.ts";
 import { aborted } from "./errors.ts";
 
@@ -26,7 +26,7 @@ export class Exchange {
   readonly head: string;
   readonly body: UpstreamBody;
   readonly readTimeout: number;
-  readonly signal: AbortSignal | undefined;
+  readonly signal: AbortLike | undefined;
   /** RFC 9112 §6.3 rule 1: a response to HEAD never has a body. */
   readonly isHead: boolean;
   readonly promise: Promise<UpstreamResponse>;
