@@ -269,7 +269,8 @@ async function proxy(state: ServeState, ctx: RequestContext, entry: RouteEntry, 
   });
   const out = filterResponseHeaders(up.headers);
   out.push([cfg.request_id_header, ctx.requestId]);
-  return new Response(up.bodyBytes ?? up.body, { status: up.status, statusText: up.statusText, headers: out });
+  // The reason phrase is not forwarded: it carries no semantics (RFC 9112 §4) and Bun supplies the standard one.
+  return new Response(up.bodyBytes ?? up.body, { status: up.status, headers: out });
 }
 
 /** Run the context's cleanups once, when the body has been sent or the client went away. */
