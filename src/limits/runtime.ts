@@ -27,6 +27,12 @@ export interface LimiterRuntime {
   redisUsable(): boolean;
   /** on_error = "local": this instance's share of a limit (1 / live instances; 1 if never seen). */
   localShare(): number;
+  /**
+   * Resolves once strict mode's Redis connection is up, or after `timeoutMs`
+   * (then decisions use on_error until it connects). Lets a worker start or
+   * swap in a snapshot without failing over on its very first requests.
+   */
+  whenReady(timeoutMs: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +70,19 @@ export function createLimiterRuntime(config: GatewayConfig, shared: SharedArrayB
     localShare() {
       const live = Atomics.load(table.i32, H_LIVE_INSTANCES);
       return live > 1 ? 1 / live : 1;
+    },
+    whenReady(timeoutMs) {
+      if (strict === null || strict.ready) return Promise.resolve();
+      const client = strict.redis;
+      return new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          client.off("ready", done);
+          resolve();
+        };
+        const timer = setTimeout(done, timeoutMs);
+        client.once("ready", done);
+      });
     },
     async close() {
       monitor?.stop();

@@ -37,14 +37,19 @@ export function isSafeFieldValue(v: string): boolean {
   return true;
 }
 
-/** Upstream response header pairs minus hop-by-hop fields, ready for `new Response(body, { headers })`. */
-export function filterResponseHeaders(pairs: [string, string][]): [string, string][] {
+/**
+ * Upstream response header pairs minus hop-by-hop fields, ready for
+ * `new Response(body, { headers })`. `replaced`: headers the gateway sets
+ * itself; upstream copies of those names are dropped.
+ */
+export function filterResponseHeaders(pairs: [string, string][], replaced: readonly [string, string][] | null = null): [string, string][] {
   let connection: Set<string> | null = null;
   for (const [k, v] of pairs) if (k.length === 10 && k.toLowerCase() === "connection") connection = connectionTokens(v);
+  const ours = replaced === null ? null : new Set(replaced.map((h) => h[0].toLowerCase()));
   const out: [string, string][] = [];
   for (const pair of pairs) {
     const lower = pair[0].toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (connection !== null && connection.has(lower))) continue;
+    if (HOP_BY_HOP.has(lower) || (connection !== null && connection.has(lower)) || (ours !== null && ours.has(lower))) continue;
     out.push(pair);
   }
   return out;

@@ -267,8 +267,13 @@ async function proxy(state: ServeState, ctx: RequestContext, entry: RouteEntry, 
     idempotencyKey: headers.has("idempotency-key"),
     routeTimeout: entry.config.timeout,
   });
-  const out = filterResponseHeaders(up.headers);
+  // Gateway headers (request id, RateLimit fields) go in at construction: mutating a
+  // finished Response's headers costs more. Same-named upstream headers give way.
+  const own = ctx.responseHeaders;
+  ctx.responseHeaders = null;
+  const out = filterResponseHeaders(up.headers, own);
   out.push([cfg.request_id_header, ctx.requestId]);
+  if (own !== null) for (let i = 0; i < own.length; i++) out.push(own[i]!);
   // The reason phrase is not forwarded: it carries no semantics (RFC 9112 §4) and Bun supplies the standard one.
   return new Response(up.bodyBytes ?? up.body, { status: up.status, headers: out });
 }

@@ -96,6 +96,8 @@ export interface Runtimes {
   auth: AuthRuntime;
   /** Lower-case header names no client may send upstream. */
   identityHeaders: readonly string[];
+  /** Connections and key sets the first requests need (strict Redis, JWKS), waited for at most `timeoutMs`. */
+  ready(timeoutMs: number): Promise<void>;
   dispose(): void;
 }
 
@@ -108,6 +110,10 @@ export function buildRuntimes(config: GatewayConfig, shared: SharedBuffers): Run
     limits,
     auth,
     identityHeaders: auth.identityHeaders,
+    async ready(timeoutMs) {
+      const bound = Bun.sleep(timeoutMs);
+      await Promise.all([limits.whenReady(timeoutMs), Promise.race([auth.ready().catch(() => {}), bound])]);
+    },
     dispose() {
       void limits.close();
       void auth.close();

@@ -22,6 +22,8 @@ export interface Snapshot {
   /** Remove Authorization before forwarding. */
   readonly stripAuthorization: boolean;
   readonly upstreams: ReadonlyMap<string, UpstreamBinding>;
+  /** Wait (bounded) for what the first requests need: strict-mode Redis, JWKS keys. */
+  ready(timeoutMs: number): Promise<void>;
   /** Called when a newer snapshot replaced this one and its requests are done. */
   dispose(): void;
 }
@@ -51,6 +53,7 @@ export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, cl
     stripInbound: new Set(runtimes.identityHeaders),
     stripAuthorization: config.auth.strip_authorization,
     upstreams,
+    ready: runtimes.ready,
     dispose: runtimes.dispose,
   };
 }

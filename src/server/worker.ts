@@ -34,10 +34,18 @@ function send(msg: FromWorker): void {
   self.postMessage(msg);
 }
 
-function start(msg: Extract<ToWorker, { type: "start" }>): void {
+/**
+ * How long a worker waits, before it listens or swaps in a reloaded snapshot,
+ * for strict-mode Redis and JWKS keys. Past it, it serves anyway: Redis
+ * decisions fall back to on_error and JWKS-keyed tokens wait for their keys.
+ */
+const READY_WAIT_MS = 3_000;
+
+async function start(msg: Extract<ToWorker, { type: "start" }>): Promise<void> {
   id = msg.id;
   const config = msg.config;
   const snapshot = compileSnapshot(config, msg.shared, clients);
+  await snapshot.ready(READY_WAIT_MS);
   const s = config.server;
   state = {
     snapshot,
@@ -68,12 +76,13 @@ function start(msg: Extract<ToWorker, { type: "start" }>): void {
   send({ type: "listening", id, port: server.port ?? msg.port });
 }
 
-function reload(msg: Extract<ToWorker, { type: "reload" }>): void {
+async function reload(msg: Extract<ToWorker, { type: "reload" }>): Promise<void> {
   if (!state) return;
   const old = state.snapshot;
   let next: Snapshot;
   try {
     next = compileSnapshot(msg.config, msg.shared, clients);
+    await next.ready(READY_WAIT_MS);
   } catch (e) {
     send({ type: "reload_failed", id, message: e instanceof Error ? e.message : String(e) });
     return;
@@ -110,11 +119,8 @@ async function drain(timeout: number): Promise<void> {
 
 self.onmessage = (event: MessageEvent<ToWorker>) => {
   const msg = event.data;
-  try {
-    if (msg.type === "start") start(msg);
-    else if (msg.type === "reload") reload(msg);
-    else if (msg.type === "drain") void drain(msg.timeout);
-  } catch (e) {
-    send({ type: "fatal", id, message: e instanceof Error ? e.message : String(e) });
-  }
+  const fatal = (e: unknown) => send({ type: "fatal", id, message: e instanceof Error ? e.message : String(e) });
+  if (msg.type === "start") start(msg).catch(fatal);
+  else if (msg.type === "reload") reload(msg).catch(fatal);
+  else if (msg.type === "drain") drain(msg.timeout).catch(fatal);
 };

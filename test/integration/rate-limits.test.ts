@@ -154,6 +154,30 @@ describe("across gateway instances with a real redis-server", () => {
     }
   });
 
+  test("strict mode: the first requests after start are decided by Redis, not by on_error", async () => {
+    // Regression: workers used to listen before their Redis connection was up, so the
+    // first requests fell to on_error (here: deny) although Redis was fine.
+    const redisCfg = `[redis]\nurl = "${redis.url}"\nmode = "strict"\non_error = "deny"\nkey_prefix = "gwtest-first:"`;
+    const gw = await startGateway(config({ redis: redisCfg, limits: '{ algorithm = "fixed_window", limit = 5, window = "1m", key = "global" }' }));
+    try {
+      const rs = await burst(`${gw.url}/first`, 5);
+      expect(rs.map((r) => r.status)).toEqual([200, 200, 200, 200, 200]);
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("Redis unreachable at start: the gateway still starts and serves by on_error", async () => {
+    const redisCfg = `[redis]\nurl = "redis://127.0.0.1:1"\nmode = "strict"\non_error = "allow"\ncommand_timeout = "100ms"`;
+    const gw = await startGateway(config({ redis: redisCfg, limits: '{ algorithm = "fixed_window", limit = 5, window = "1m", key = "global" }' }));
+    try {
+      const rs = await burst(`${gw.url}/down`, 3);
+      expect(rs.map((r) => r.status)).toEqual([200, 200, 200]);
+    } finally {
+      await gw.stop();
+    }
+  });
+
   test("Redis killed mid-load: no 5xx, no lost request; limits shared again after it returns", async () => {
     const redisCfg = `[redis]\nurl = "${redis.url}"\nmode = "strict"\non_error = "local"\ncommand_timeout = "100ms"\nkey_prefix = "gwtest-kill:"`;
     const toml = config({ redis: redisCfg, limits: '{ algorithm = "token_bucket", limit = 100000, window = "1s", key = "global" }' });

@@ -1,0 +1,243 @@
+/**
+ * The gateway's router: a radix tree over host → path → method.
+ *
+ * Semantics, as a platform engineer expects them:
+ *
+ * - Patterns (see pattern.ts): exact segments, `:name` (one whole non-empty
+ *   segment), and a trailing `*` as the last segment: "/api/users/*" matches
+ *   "/api/users", "/api/users/" and anything deeper, with the rest (after the
+ *   "/") in params["*"]. Invalid patterns and duplicates throw at `add`.
+ * - Most specific wins, whatever the insertion order. Host first: an exact
+ *   host beats "*.example.com" (exactly one label), which beats any host
+ *   (hosts: []). Then the path, segment by segment: static beats `:param`
+ *   beats `*`, so a longer static prefix wins. The search backtracks:
+ *   with /a/:x/c and /a/b/d, "/a/b/c" matches /a/:x/c.
+ * - The method is part of matching: the most specific route that accepts the
+ *   method wins (/api/users GET-only, /api/* POST: POST /api/users goes to
+ *   /api/*), across hosts too. A route with methods [] accepts every method;
+ *   on one path a route naming the method beats it. HEAD is served by the
+ *   path's GET route unless a route on that same path names HEAD
+ *   (RFC 9110 §9.3.2: HEAD is GET without the body, so both must land on the
+ *   same route).
+ * - 405: `find` returns a MethodMismatch only when routes match host and path
+ *   but none accepts the method; `allow` is the sorted union of their methods
+ *   (HEAD added where GET is). No match at all: null.
+ * - The path is matched raw and case-sensitively; the trailing slash is
+ *   significant for exact routes (/a and /a/ differ); a path that does not
+ *   start with "/" matches nothing. The host is matched case-insensitively.
+ *   Params are percent-decoded after matching; a malformed escape leaves
+ *   that param's raw text.
+ *
+ * Hot path: a static hit is one Map read and returns a match built at `add`
+ * (no allocation). Other paths run the tree compiled to JavaScript
+ * (compile.ts; built by `compile()` at config load, or by the first lookup
+ * after an `add`); params are captured as offsets and the object is built
+ * only on a hit that has them. No regex per request.
+ */
+
+import { compileTree } from "./compile.ts";
+import { MatchState, type TreeMatcher } from "./match.ts";
+import { Endpoint, type MethodMismatch, Node, placeRoute, Route, type RouteMatch } from "./node.ts";
+import { type ParsedPattern, parseRoutePath, validateRouteHost, validateRouteMethod } from "./pattern.ts";
+import { treeWalker } from "./walk.ts";
+
+export type { MethodMismatch, RouteMatch } from "./node.ts";
+export { EMPTY_PARAMS } from "./node.ts";
+export { validateRouteHost, validateRouteMethod, validateRoutePath } from "./pattern.ts";
+
+const GET = 0;
+const HEAD = 1;
+
+/** A `switch` on the usual methods costs less per lookup than a Map read (measured). */
+function methodId(method: string, ids: ReadonlyMap<string, number>): number {
+  switch (method) {
+    case "GET": return GET;
+    case "HEAD": return HEAD;
+    case "POST": return 2;
+    case "PUT": return 3;
+    case "DELETE": return 4;
+    case "PATCH": return 5;
+    case "OPTIONS": return 6;
+  }
+  const id = ids.get(method);
+  return id === undefined ? -1 : id;
+}
+
+/** One host's routes. */
+class Tree<T> {
+  readonly root = new Node<T>("");
+  /** Fully static patterns → their endpoint: one Map read answers a static hit. */
+  readonly statics = new Map<string, Endpoint<T>>();
+  /**
+   * One bit per (length mod 256, last char mod 128) of the static patterns.
+   * Most other paths miss it, which skips hashing them for the Map read.
+   */
+  readonly staticSig = new Uint32Array(256 * 4);
+  /** Pattern shape ("/users/:") → endpoint, for duplicate checks. */
+  readonly shapes = new Map<string, Endpoint<T>>();
+  /** Built on the first lookup after a change. */
+  matcher: TreeMatcher<T> | null = null;
+}
+
+function sigSlot(path: string): number {
+  return ((path.length & 255) << 2) | ((path.charCodeAt(path.length - 1) & 127) >> 5);
+}
+
+function sigBit(path: string): number {
+  return 1 << (path.charCodeAt(path.length - 1) & 31);
+}
+
+export interface RouterOptions {
+  /** Compile each tree to JavaScript (default), or walk it per lookup. Same answers either way. */
+  compiled?: boolean;
+}
+
+export class Router<T> {
+  private readonly anyHost = new Tree<T>();
+  private readonly exactHosts = new Map<string, Tree<T>>();
+  /** "*.example.com" is stored under "example.com". */
+  private readonly wildcardHosts = new Map<string, Tree<T>>();
+  private hostRouted = false;
+  /** Every method some route names → its id; `methodId` agrees for the usual ones. */
+  private readonly methodIds = new Map<string, number>([
+    ["GET", GET], ["HEAD", HEAD], ["POST", 2], ["PUT", 3], ["DELETE", 4], ["PATCH", 5], ["OPTIONS", 6],
+  ]);
+  private readonly state = new MatchState<T>();
+  private readonly compiled: boolean;
+
+  constructor(options: RouterOptions = {}) {
+    this.compiled = options.compiled ?? true;
+  }
+
+  /**
+   * methods: upper-case list; empty list = every method. hosts: [] = any host;
+   * "api.example.com" exact; "*.example.com" matches exactly one label.
+   * Throws on invalid path syntax, an invalid host or method, or a duplicate
+   * (same host, path shape, method). Nothing is added when it throws.
+   */
+  add(path: string, methods: readonly string[], hosts: readonly string[], value: T): void {
+    const parsed = parseRoutePath(path);
+    const hostKeys = this.checkAdd(path, parsed, methods, hosts);
+    for (const m of methods) if (!this.methodIds.has(m)) this.methodIds.set(m, this.methodIds.size);
+    const route = new Route(value, path, methods, parsed.names);
+    for (const key of hostKeys) {
+      const tree = this.treeFor(key, true)!;
+      let ep = tree.shapes.get(parsed.shape);
+      if (ep === undefined) {
+        ep = new Endpoint<T>();
+        tree.shapes.set(parsed.shape, ep);
+        placeRoute(tree.root, parsed, ep);
+        if (parsed.isStatic) {
+          tree.statics.set(path, ep);
+          tree.staticSig[sigSlot(path)]! |= sigBit(path);
+        }
+      }
+      ep.add(route, this.methodIds, GET, HEAD);
+      tree.matcher = null;
+    }
+    this.state.reserve(parsed.names.length);
+  }
+
+  /**
+   * Builds every tree's matcher now, so the first request doesn't: call it
+   * once the routes are in (config load). A later `add` is still fine; the
+   * next lookup rebuilds what changed.
+   */
+  compile(): this {
+    for (const tree of [this.anyHost, ...this.exactHosts.values(), ...this.wildcardHosts.values()]) {
+      tree.matcher ??= this.matcherFor(tree);
+    }
+    return this;
+  }
+
+  /** Validates methods and hosts and checks for duplicates; returns the host keys ("" = any host). */
+  private checkAdd(path: string, parsed: ParsedPattern, methods: readonly string[], hosts: readonly string[]): string[] {
+    const where = `route ${JSON.stringify(path)}`;
+    for (const m of methods) {
+      const bad = validateRouteMethod(m);
+      if (bad !== null) throw new Error(`${where}: ${bad}`);
+    }
+    const dup = methods.find((m, i) => methods.indexOf(m) !== i);
+    if (dup !== undefined) throw new Error(`${where}: duplicate method ${JSON.stringify(dup)}`);
+    const keys: string[] = [];
+    for (const h of hosts) {
+      const bad = validateRouteHost(h);
+      if (bad !== null) throw new Error(`${where}: host ${JSON.stringify(h)}: ${bad}`);
+      const key = h.toLowerCase();
+      if (keys.includes(key)) throw new Error(`${where}: duplicate host ${JSON.stringify(h)}`);
+      keys.push(key);
+    }
+    if (keys.length === 0) keys.push("");
+    for (const key of keys) {
+      const ep = this.treeFor(key, false)?.shapes.get(parsed.shape);
+      if (ep === undefined) continue;
+      const clash = methods.length === 0 ? ep.any : methods.map((m) => ep.explicit(m)).find((r) => r !== undefined);
+      if (clash === undefined) continue;
+      const what = methods.length === 0 ? "every method" : methods.join(",");
+      const on = key === "" ? "any host" : `host ${key}`;
+      throw new Error(`duplicate route: ${what} ${path} on ${on} conflicts with ${JSON.stringify(clash.pattern)}`);
+    }
+    return keys;
+  }
+
+  /**
+   * path: the raw request path without query (percent-encoding kept).
+   * host: lower-cased, no port. Returns the match, a MethodMismatch (405)
+   * or null (404).
+   */
+  find(method: string, host: string, path: string): RouteMatch<T> | MethodMismatch | null {
+    this.state.begin(methodId(method, this.methodIds));
+    if (this.hostRouted) {
+      const m = this.findHosted(host.toLowerCase(), path);
+      if (m !== null) return m;
+    }
+    const m = this.lookup(this.anyHost, path);
+    return m !== null ? m : this.state.result();
+  }
+
+  private findHosted(host: string, path: string): RouteMatch<T> | null {
+    const exact = this.exactHosts.get(host);
+    if (exact !== undefined) {
+      const m = this.lookup(exact, path);
+      if (m !== null) return m;
+    }
+    if (this.wildcardHosts.size > 0) {
+      const dot = host.indexOf(".");
+      if (dot > 0) {
+        const wild = this.wildcardHosts.get(host.slice(dot + 1));
+        if (wild !== undefined) return this.lookup(wild, path);
+      }
+    }
+    return null;
+  }
+
+  private lookup(tree: Tree<T>, path: string): RouteMatch<T> | null {
+    if (path.charCodeAt(0) !== 47) return null; // also "" (NaN)
+    if ((tree.staticSig[sigSlot(path)]! & sigBit(path)) !== 0) {
+      const ep = tree.statics.get(path);
+      if (ep !== undefined) {
+        const r = this.state.accepting(ep);
+        if (r !== undefined) return r.staticMatch!;
+      }
+    }
+    return (tree.matcher ??= this.matcherFor(tree))(path);
+  }
+
+  private matcherFor(tree: Tree<T>): TreeMatcher<T> {
+    return this.compiled ? compileTree(tree.root, this.state) : treeWalker(tree.root, this.state);
+  }
+
+  private treeFor(hostKey: string, create: boolean): Tree<T> | undefined {
+    if (hostKey === "") return this.anyHost;
+    const wildcard = hostKey.startsWith("*.");
+    const map = wildcard ? this.wildcardHosts : this.exactHosts;
+    const key = wildcard ? hostKey.slice(2) : hostKey;
+    let tree = map.get(key);
+    if (tree === undefined && create) {
+      tree = new Tree<T>();
+      map.set(key, tree);
+      this.hostRouted = true;
+    }
+    return tree;
+  }
+}
