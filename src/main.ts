@@ -75,6 +75,7 @@ console.error(
     url: `${cfg.tls ? "https" : "http"}://${cfg.host.includes(":") ? `[${cfg.host}]` : cfg.host}:${gateway.port}`,
     workers: cfg.workers,
     version: VERSION,
+    admin: gateway.adminPort === null ? null : `http://${gateway.config.admin!.host}:${gateway.adminPort}`,
   }),
 );
 

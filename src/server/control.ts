@@ -6,11 +6,14 @@
 import { loadConfig } from "../config/load.ts";
 import type { GatewayConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
+import { startAdmin, type AdminServer } from "../admin/server.ts";
 import { allocateShared, startControlServices, type ControlServices, type SharedBuffers } from "./policies.ts";
 import type { FromWorker, ToWorker } from "./worker.ts";
 
 export interface Gateway {
   readonly port: number;
+  /** The admin API's port, or null without [admin]. */
+  readonly adminPort: number | null;
   readonly config: GatewayConfig;
   /** Load the file again and swap every worker to it; a bad config leaves the running one in place. */
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
@@ -107,9 +110,13 @@ export async function startGateway(configPath: string): Promise<Gateway> {
     throw e;
   }
 
+  let admin: AdminServer | null = null;
   const gateway: Gateway = {
     get port() {
       return port;
+    },
+    get adminPort() {
+      return admin?.port ?? null;
     },
     get config() {
       return config;
@@ -123,8 +130,13 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         log("error", "reload rejected; keeping the running config", { error });
         return { ok: false, error };
       }
-      if (next.server.listen !== config.server.listen || next.server.workers !== config.server.workers || JSON.stringify(next.server.tls) !== JSON.stringify(config.server.tls)) {
-        log("warn", "server.listen, server.workers and server.tls changes need a restart; other changes applied");
+      if (
+        next.server.listen !== config.server.listen ||
+        next.server.workers !== config.server.workers ||
+        JSON.stringify(next.server.tls) !== JSON.stringify(config.server.tls) ||
+        JSON.stringify(next.admin) !== JSON.stringify(config.admin)
+      ) {
+        log("warn", "server.listen, server.workers, server.tls and [admin] changes need a restart; other changes applied");
       }
       const nextShared = allocateShared(next, { config, shared });
       const answers = await Promise.all(slots.map((s) => ask(s.worker, { type: "reload", config: next, shared: nextShared }, ["reloaded", "reload_failed"])));
@@ -150,9 +162,24 @@ export async function startGateway(configPath: string): Promise<Gateway> {
           s.worker.terminate();
         }),
       );
+      admin?.stop();
       services.stop();
     },
   };
+  if (config.admin) {
+    try {
+      admin = startAdmin(config.admin, {
+        config: () => config,
+        workers: () => slots.length,
+        reload: () => gateway.reload(),
+        upstreams: () => services.upstreamState().snapshot(),
+        revocation: () => services.revocation,
+      });
+    } catch (e) {
+      await gateway.shutdown();
+      throw new Error(`admin API cannot listen on ${config.admin.listen}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
   return gateway;
 }
 

@@ -7,6 +7,8 @@ const ROOT = resolve(import.meta.dir, "../..");
 /** A real gateway process (from source, or the compiled ./gateway) on a loopback port. */
 export interface GatewayProcess {
   url: string;
+  /** The admin API's base URL, when [admin] is configured. */
+  adminUrl: string | null;
   port: number;
   proc: ReturnType<typeof Bun.spawn>;
   configPath: string;
@@ -62,6 +64,7 @@ export async function startGateway(
   }
   return {
     url,
+    adminUrl: err.match(/"admin":"(http[^"]+)"/)?.[1] ?? null,
     port: Number(new URL(url).port),
     proc,
     configPath,
