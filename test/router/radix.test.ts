@@ -93,6 +93,17 @@ describe("Router", () => {
     expect(r.find("GET", "w.test", "/a/1")).toEqual({ value: "wild", params: { x: "1" } });
     expect(r.find("GET", "other", "/a/1")).toEqual({ value: "any", params: { x: "1" } });
   });
+  test("a static answer table grows when a route names a new method", () => {
+    const r = new Router<string>();
+    r.add("/a", [], [], "any");
+    r.add("/a", ["GET"], [], "get");
+    r.add("/b", ["PURGE"], [], "purge");
+    expect(r.find("PURGE", "h", "/a")?.value).toBe("any");
+    expect(r.find("PURGE", "h", "/b")?.value).toBe("purge");
+    expect(r.find("HEAD", "h", "/a")?.value).toBe("get");
+    expect(r.find("BREW", "h", "/a")?.value).toBe("any");
+    expect(r.find("BREW", "h", "/b")).toEqual({ value: undefined, allow: "PURGE" });
+  });
   test("routes without params share one frozen empty params object", () => {
     const r = new Router<string>();
     r.add("/a", ["GET"], [], "a");
