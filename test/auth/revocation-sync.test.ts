@@ -1,3 +1,4 @@
+import { until } from "../helpers/wait.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import {
@@ -38,14 +39,6 @@ function instance(revoked_jtis: string[] = []): Instance {
   return inst;
 }
 
-async function until(what: string, cond: () => boolean | Promise<boolean>, ms = 8000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await cond()) return;
-    await Bun.sleep(20);
-  }
-  throw new Error(`timed out waiting for: ${what}`);
-}
 
 const tokenFor = (jti: string) =>
   signJwt({ iss: ISSUER, aud: "api", sub: "u", jti, exp: Math.floor(Date.now() / 1000) + 600 }, SECRET, { alg: "HS256" });

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { rawRequest, runCli, startGateway, writeTempConfig } from "../helpers/gateway.ts";
+import { until } from "../helpers/wait.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 
@@ -129,12 +130,12 @@ describe("signals", () => {
       expect((await fetch(`${gw.url}/old/a`)).status).toBe(200);
       gw.writeConfig(config({ path: "/new/*" }));
       gw.signal("SIGHUP");
-      await waitFor(async () => (await fetch(`${gw.url}/new/a`)).status === 200);
+      await until("the reloaded route answers", async () => (await fetch(`${gw.url}/new/a`)).status === 200);
       expect((await fetch(`${gw.url}/old/a`)).status).toBe(404);
 
       gw.writeConfig(`${config({ path: "/newer/*" })}\nnot toml [[[`);
       gw.signal("SIGHUP");
-      await waitFor(async () => gw.stderr().includes("reload rejected"));
+      await until("the bad reload is logged", () => gw.stderr().includes("reload rejected"));
       expect((await fetch(`${gw.url}/new/a`)).status).toBe(200);
     } finally {
       await gw.stop();
@@ -203,12 +204,3 @@ describe("compiled binary", () => {
     expect(await gw.exited).toBe(0);
   });
 });
-
-async function waitFor(check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await check().catch(() => false)) return;
-    await Bun.sleep(50);
-  }
-  throw new Error("condition not met in time");
-}

@@ -1,3 +1,4 @@
+import { until } from "../helpers/wait.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import type { RateLimitConfig, RedisConfig } from "../../src/config/types.ts";
@@ -22,13 +23,6 @@ afterAll(async () => {
   await redis.stop();
 });
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(10);
-  }
-}
 
 interface Instance {
   runtime: LimiterRuntime;
@@ -45,7 +39,7 @@ async function instance(limits: RateLimitConfig[], cfg: RedisConfig): Promise<In
   const runtime = createLimiterRuntime(config, shared);
   const sync = startLimiterSync(config, shared);
   open.push({ close: () => runtime.close() }, { close: () => sync.stop() });
-  await until(() => runtime.strict!.ready);
+  await until("strict connection ready", () => runtime.strict!.ready);
   return { runtime, policy: createRateLimitPolicy(r, [], runtime)!, shared, sync };
 }
 
@@ -128,11 +122,11 @@ describe("strict mode: Redis failures", () => {
     const allow = await instance(lims, redisConfig(redis.url, { on_error: "allow" }));
     const deny = await instance(lims, redisConfig(redis.url, { on_error: "deny" }));
     // Heartbeats under the pair's key_prefix: each learns there are 2 live instances.
-    await until(() => Atomics.load(new Int32Array(l1.shared), H_LIVE_INSTANCES) === 2 && Atomics.load(new Int32Array(l2.shared), H_LIVE_INSTANCES) === 2, 4000);
+    await until("both instances counted live", () => Atomics.load(new Int32Array(l1.shared), H_LIVE_INSTANCES) === 2 && Atomics.load(new Int32Array(l2.shared), H_LIVE_INSTANCES) === 2, 4000);
     expect(await admittedBy(l1.policy, 3)).toBe(3); // shared count: 3 of 20
 
     await redis.kill();
-    await until(() => !l1.runtime.strict!.ready && !l2.runtime.strict!.ready && !allow.runtime.strict!.ready && !deny.runtime.strict!.ready);
+    await until("every strict connection down", () => !l1.runtime.strict!.ready && !l2.runtime.strict!.ready && !allow.runtime.strict!.ready && !deny.runtime.strict!.ready);
     // local: each instance limits at its share, 20 / 2 = 10, synchronously, never throwing.
     const sync = l1.policy.onRequest!(ctx());
     expect(sync).toBeUndefined();
@@ -144,7 +138,7 @@ describe("strict mode: Redis failures", () => {
     expect((denied as Response).headers.get("retry-after")).toBe("1");
 
     await redis.restart();
-    await until(() => l1.runtime.strict!.ready && deny.runtime.strict!.ready, 8000);
+    await until("strict connections back", () => l1.runtime.strict!.ready && deny.runtime.strict!.ready, 8000);
     // Back to the shared count (the restarted server is empty): exactly 20 across both.
     const [x, y] = await Promise.all([admittedBy(l1.policy, 15), admittedBy(l2.policy, 15)]);
     expect(x + y).toBe(20);

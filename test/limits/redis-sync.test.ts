@@ -1,3 +1,4 @@
+import { until } from "../helpers/wait.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import type { RateLimitConfig, RedisConfig } from "../../src/config/types.ts";
@@ -22,13 +23,6 @@ afterAll(async () => {
   await redis.stop();
 });
 
-async function until(cond: () => boolean, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error("condition not met in time");
-    await Bun.sleep(5);
-  }
-}
 
 interface Instance {
   runtime: LimiterRuntime;
@@ -46,14 +40,14 @@ async function instance(limits: RateLimitConfig[], cfg: RedisConfig): Promise<In
   const sync = startLimiterSync(config, shared);
   open.push({ close: () => runtime.close() }, { close: () => sync.stop() });
   const i32 = new Int32Array(shared);
-  await until(() => Atomics.load(i32, H_REDIS_STATE) === REDIS_UP);
+  await until("Redis marked up", () => Atomics.load(i32, H_REDIS_STATE) === REDIS_UP);
   return {
     runtime,
     policy: createRateLimitPolicy(r, [], runtime)!,
     i32,
     rounds: (n) => {
       const target = Atomics.load(i32, H_SYNC_ROUNDS) + n;
-      return until(() => Atomics.load(i32, H_SYNC_ROUNDS) >= target);
+      return until("sync rounds done", () => Atomics.load(i32, H_SYNC_ROUNDS) >= target);
     },
   };
 }
@@ -159,11 +153,11 @@ describe("sync mode: Redis failures", () => {
     expect(ok).toBe(5);
     await a.rounds(1);
     await redis.kill();
-    await until(() => Atomics.load(a.i32, H_REDIS_STATE) === REDIS_DOWN);
+    await until("Redis marked down", () => Atomics.load(a.i32, H_REDIS_STATE) === REDIS_DOWN);
     const denied = a.policy.onRequest!(ctx());
     expect((denied as Response).status).toBe(429);
     await redis.restart();
-    await until(() => Atomics.load(a.i32, H_REDIS_STATE) === REDIS_UP, 8000);
+    await until("Redis marked up again", () => Atomics.load(a.i32, H_REDIS_STATE) === REDIS_UP, 8000);
     expect(a.policy.onRequest!(ctx())).toBeUndefined();
     await a.rounds(2);
     // The restarted server lost the old total; this instance's admission since is pushed again.
@@ -177,11 +171,11 @@ describe("sync mode: Redis failures", () => {
     const [a, b] = await Promise.all([instance(lims, cfg), instance(lims, cfg)]);
     await Promise.all([a.rounds(2), b.rounds(2)]);
     await redis.kill();
-    await until(() => Atomics.load(a.i32, H_REDIS_STATE) === REDIS_DOWN);
+    await until("Redis marked down", () => Atomics.load(a.i32, H_REDIS_STATE) === REDIS_DOWN);
     let ok = 0;
     for (let i = 0; i < 40; i++) if (a.policy.onRequest!(ctx({ ip: "192.0.2.9" })) === undefined) ok++;
     expect(ok).toBe(20);
     await redis.restart();
-    await until(() => Atomics.load(a.i32, H_REDIS_STATE) === REDIS_UP, 8000);
+    await until("Redis marked up again", () => Atomics.load(a.i32, H_REDIS_STATE) === REDIS_UP, 8000);
   });
 });

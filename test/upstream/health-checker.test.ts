@@ -1,3 +1,4 @@
+import { until } from "../helpers/wait.ts";
 import { afterAll, describe, expect, test } from "bun:test";
 import type { HealthCheckConfig } from "../../src/config/types.ts";
 import { startHealthChecks, type HealthChange } from "../../src/upstream/health-checker.ts";
@@ -37,13 +38,6 @@ afterAll(() => {
   hanging.stop(true);
 });
 
-async function until(what: string, cond: () => boolean, ms = 3000): Promise<void> {
-  const end = performance.now() + ms;
-  while (!cond()) {
-    if (performance.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
 
 describe("active health checks", () => {
   test("up, hanging (timeout) and killed (refused) targets, seen through a second view of the buffer", async () => {
