@@ -112,8 +112,8 @@ export class Router<T> {
   add(path: string, methods: readonly string[], hosts: readonly string[], value: T): void {
     const parsed = parseRoutePath(path);
     const hostKeys = this.checkAdd(path, parsed, methods, hosts);
-    for (const m of methods) if (!this.methodIds.has(m)) this.methodIds.set(m, this.methodIds.size);
     const known = this.methodIds.size;
+    for (const m of methods) if (!this.methodIds.has(m)) this.methodIds.set(m, this.methodIds.size);
     const route = new Route(value, path, methods, parsed.names);
     for (const key of hostKeys) {
       const tree = this.treeFor(key, true)!;

@@ -38,7 +38,12 @@ export interface SharedBuffers {
  * resets no limiter counter and no target's health.
  */
 export function allocateShared(config: GatewayConfig, previous: { config: GatewayConfig; shared: SharedBuffers } | null): SharedBuffers {
-  const keepLimits = previous !== null && previous.config.rate_limit.slots === config.rate_limit.slots;
+  // Same capacity and the same key hashing (sync mode seeds it from key_prefix): counters carry over.
+  const keepLimits =
+    previous !== null &&
+    previous.config.rate_limit.slots === config.rate_limit.slots &&
+    previous.config.redis?.mode === config.redis?.mode &&
+    previous.config.redis?.key_prefix === config.redis?.key_prefix;
   return {
     // Targets kept by name and URL keep their health, breaker and counters.
     upstreams: allocateUpstreamState(config.upstreams, previous && { upstreams: previous.config.upstreams, sab: previous.shared.upstreams }),
