@@ -2,7 +2,8 @@
  * The handler's own CPU cost, without sockets: the real compiled snapshot and
  * handler, with the target's client replaced by one that answers at once
  * (what the pool resolves with for a small keep-alive response). Compared in
- * the same run with the floor: a Request in, a canned Response out.
+ * the same run with the floor: a Request in, a canned Response out; and the
+ * same with a local rate limit on the route (policy + RateLimit headers).
  *
  *   bun bench/handler.bench.ts
  */
@@ -14,8 +15,7 @@ import { createHandler, skippedHeaders, type ServeState } from "../src/server/ha
 import { allocateShared } from "../src/server/policies.ts";
 import { compileSnapshot } from "../src/server/snapshot.ts";
 
-const config = parseConfig(
-  `[server]
+const configText = (route: string) => `[server]
 listen = "127.0.0.1:0"
 access_log = false
 [[upstreams]]
@@ -26,9 +26,10 @@ name = "api"
 path = "/api/*"
 upstream = "u"
 strip_prefix = "/api"
-`,
-  "bench.toml",
-);
+${route}
+`;
+const config = parseConfig(configText(""), "bench.toml");
+const limited = parseConfig(configText('rate_limits = [{ algorithm = "token_bucket", limit = 100000000, window = "1s", key = "ip" }]'), "bench.toml");
 const body = new TextEncoder().encode('{"ok":true,"service":"bench-upstream"}');
 const canned: TargetClient = {
   request: () =>
@@ -47,9 +48,13 @@ class CannedRegistry extends ClientRegistry {
     return canned;
   }
 }
-const snapshot = compileSnapshot(config, allocateShared(config, null), new CannedRegistry());
-const state: ServeState = { snapshot, draining: false, scheme: "http", log: null, skip: skippedHeaders(snapshot) };
-const handle = createHandler(state);
+function handlerFor(c: typeof config) {
+  const snapshot = compileSnapshot(c, allocateShared(c, null), new CannedRegistry());
+  const state: ServeState = { snapshot, draining: false, scheme: "http", log: null, skip: skippedHeaders(snapshot) };
+  return createHandler(state);
+}
+const handle = handlerFor(config);
+const handleLimited = handlerFor(limited);
 const server = { requestIP: () => ({ address: "127.0.0.1", family: "IPv4", port: 40000 }) } as never;
 const headers = { host: "127.0.0.1:8080", "user-agent": "wrk/4.2", accept: "*/*" };
 
@@ -62,6 +67,10 @@ summary(() => {
   bench("gateway handler, proxy only", async () => {
     const req = new Request("http://127.0.0.1:8080/api/bench", { headers });
     return await handle(req, server);
+  });
+  bench("gateway handler, local token-bucket limit", async () => {
+    const req = new Request("http://127.0.0.1:8080/api/bench", { headers });
+    return await handleLimited(req, server);
   });
 });
 await run();
