@@ -1,13 +1,14 @@
 /**
  * Params objects: built only on a hit whose route has params, from the
- * offsets the matcher captured.
+ * offsets the matcher captured (walk.ts; compile.ts inlines the same literal
+ * into its own builders).
  *
- * Each route gets a builder generated once, when it is added, that returns an
- * object literal with the route's names as fixed keys: one allocation with a
- * known shape, where filling `{}` key by key costs ~5x more (measured in
- * JSC). Names are validated [A-Za-z0-9_]+ and emitted through JSON.stringify,
- * and always as computed keys, so a param named "__proto__" is an own
- * property rather than the prototype.
+ * A route's builder is generated once, on first use, and returns an object
+ * literal with the route's names as fixed keys: one allocation of a known
+ * shape, where filling `{}` key by key costs ~5x more (measured in JSC).
+ * Names are validated [A-Za-z0-9_]+ and emitted through JSON.stringify, as
+ * computed keys, so a param named "__proto__" is an own property rather than
+ * the prototype.
  */
 
 /** (path, starts, ends, encoded) → params; `encoded` says whether any "%" may need decoding. */

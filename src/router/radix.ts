@@ -28,11 +28,16 @@
  *   Params are percent-decoded after matching; a malformed escape leaves
  *   that param's raw text.
  *
- * Hot path: a static hit is one Map read plus one array read, and returns a
- * match built at `add` (no allocation). Other paths run the tree compiled to JavaScript
+ * - Results are shared and read-only: a static hit and a single-endpoint 405
+ *   return objects built at `add` (frozen); `value` is undefined only on a
+ *   MethodMismatch.
+ *
+ * Hot path: a static hit is one Map read plus one array read, and allocates
+ * nothing. Other paths run the host's tree compiled to JavaScript
  * (compile.ts; built by `compile()` at config load, or by the first lookup
- * after an `add`); params are captured as offsets and the object is built
- * only on a hit that has them. No regex per request.
+ * after an `add`), which visits each tree node at most once, so a lookup is
+ * linear in the tree whatever the path. Params are captured as offsets and
+ * the object is built only on a hit that has them. No regex per request.
  */
 
 import { compileTree } from "./compile.ts";

@@ -45,6 +45,8 @@ export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, cl
     const binding = upstreams.get(route.upstream)!;
     router.add(route.path, route.methods, route.hosts, compileRoute(route, binding, buildPolicies(route, config, runtimes)));
   }
+  // Build the matcher now, not on the first request.
+  router.compile();
   clients.retain(config);
   return {
     config,

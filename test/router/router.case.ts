@@ -233,6 +233,22 @@ export function routerConformance(name: string, make: () => RouterUnderTest<stri
     });
   });
 
+  describe(`${name}: long paths`, () => {
+    test("thousands of segments end quickly, with or without a match", () => {
+      const r = build([
+        ["/:a/:b/:c/x", ["GET"], [], "abc"],
+        ["/a/:b/*", ["GET"], [], "a*"],
+        ["/a/b/:c/:d/y", ["GET"], [], "abcd"],
+      ]);
+      const deep = "/a" + "/b".repeat(5000);
+      const t0 = performance.now();
+      expect(hit(r, "GET", deep)).toBe("a*");
+      expect(hit(r, "GET", "/z" + "/b".repeat(5000))).toBeNull();
+      expect(hit(r, "GET", "/" + "x".repeat(100_000))).toBeNull();
+      expect(performance.now() - t0).toBeLessThan(1000);
+    });
+  });
+
   describe(`${name}: methods`, () => {
     const r = build([
       ["/api/users", ["GET"], [], "users"],
