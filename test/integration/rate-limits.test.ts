@@ -154,6 +154,29 @@ describe("across gateway instances with a real redis-server", () => {
     }
   });
 
+  test("sync: two gateways admit the limit plus at most rate x (interval + RTT) x instances", async () => {
+    const redisCfg = `[redis]\nurl = "${redis.url}"\nmode = "sync"\nsync_interval = "50ms"\non_error = "local"\nkey_prefix = "gwtest-sync:"`;
+    const toml = config({ redis: redisCfg, limits: '{ algorithm = "fixed_window", limit = 40, window = "1m", key = "global" }' });
+    const [a, b] = await Promise.all([startGateway(toml), startGateway(toml)]);
+    try {
+      // ~200 req/s in total, alternating instances, 120 requests: 3x the limit.
+      const statuses: number[] = [];
+      for (let i = 0; i < 120; i++) {
+        const r = await fetch(`${(i % 2 ? a : b).url}/sync`);
+        statuses.push(r.status);
+        await r.text();
+        await Bun.sleep(5);
+      }
+      const admitted = statuses.filter((s) => s === 200).length;
+      // Bound: 200/s x (50 ms + ~10 ms) x 2 instances = 24 over the limit, at most.
+      expect(admitted).toBeGreaterThanOrEqual(40);
+      expect(admitted).toBeLessThanOrEqual(40 + 24);
+      expect(statuses.filter((s) => s !== 200 && s !== 429)).toEqual([]);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   test("strict mode: the first requests after start are decided by Redis, not by on_error", async () => {
     // Regression: workers used to listen before their Redis connection was up, so the
     // first requests fell to on_error (here: deny) although Redis was fine.
