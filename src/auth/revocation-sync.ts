@@ -1,5 +1,5 @@
-import { Redis } from "ioredis";
 import type { GatewayConfig } from "../config/types.ts";
+import { createRedisClient, type RedisClient } from "../util/redis.ts";
 import {
   digestFromHex,
   digestHi,
@@ -60,6 +60,11 @@ interface Op {
  * "-key:<hex>"); every instance applies announcements at once and also pulls
  * both sets every pollInterval and on each reconnect, so instances converge
  * even across missed messages.
+ *
+ * Every command names one key (no MULTI), and PUBLISH reaches every node of
+ * a Redis Cluster, so this works alike on one server, Sentinel and Cluster
+ * (the client comes from src/util/redis.ts). A change is SADD/SREM then
+ * PUBLISH: if the PUBLISH is lost, the next pull still brings the change.
  *
  * Redis never decides a request: workers read only the shared set. While
  * Redis is down the last known set stays in force and local changes queue.
@@ -135,8 +140,8 @@ export function startRevocationSync(
 }
 
 class RedisRevocationSync implements RevocationController {
-  private readonly client: Redis;
-  private readonly subscriber: Redis;
+  private readonly client: RedisClient;
+  private readonly subscriber: RedisClient;
   private readonly keys: Record<RevocationKind, string>;
   private readonly initKey: string;
   private readonly channel: string;
@@ -165,16 +170,10 @@ class RedisRevocationSync implements RevocationController {
     this.keys = { jti: `${prefix}revoked:jti`, api_key: `${prefix}revoked:key` };
     this.initKey = `${prefix}revoked:init`;
     this.channel = `${prefix}revoked:events`;
-    const options = {
-      // Fail fast while disconnected: a queued command would only delay the caller.
-      enableOfflineQueue: false,
-      maxRetriesPerRequest: 1,
-      commandTimeout: redis.command_timeout,
-      connectTimeout: Math.max(redis.command_timeout, 1000),
-      retryStrategy: (times: number) => Math.min(100 * times, 2000),
-    };
-    this.client = new Redis(redis.url, options);
-    this.subscriber = new Redis(redis.url, { ...options, enableOfflineQueue: true, commandTimeout: undefined });
+    // Commands fail fast while disconnected (a queued one would only delay the
+    // caller); the subscriber waits for its connection instead.
+    this.client = createRedisClient(redis, "gateway-revocation");
+    this.subscriber = createRedisClient(redis, "gateway-revocation-events", { subscriber: true });
     const noteError = (err: Error) => {
       this.lastError = err.message;
     };
@@ -228,12 +227,11 @@ class RedisRevocationSync implements RevocationController {
       try {
         while (this.queue.length > 0 && !this.stopped) {
           const op = this.queue[0]!;
-          const tx = this.client.multi();
-          if (op.add) tx.sadd(this.keys[op.kind], op.member);
-          else tx.srem(this.keys[op.kind], op.member);
-          tx.publish(this.channel, `${op.add ? "+" : "-"}${op.kind === "jti" ? "jti" : "key"}:${op.member}`);
-          await tx.exec();
+          if (op.add) await this.client.sadd(this.keys[op.kind], op.member);
+          else await this.client.srem(this.keys[op.kind], op.member);
           this.queue.shift();
+          // Best effort: the others' pulls converge without it.
+          await this.client.publish(this.channel, `${op.add ? "+" : "-"}${op.kind === "jti" ? "jti" : "key"}:${op.member}`).catch(() => 0);
         }
       } catch (err) {
         this.lastError = (err as Error).message;
@@ -251,10 +249,13 @@ class RedisRevocationSync implements RevocationController {
         // First connection: assert the config's entries. Marker gone: Redis lost
         // its data, so write back everything we hold rather than adopt "nothing".
         const ops = marked === 0 ? [...this.applied.values()] : this.seeds;
-        const tx = this.client.multi();
-        for (const op of ops) tx.sadd(this.keys[op.kind], op.member);
-        tx.set(this.initKey, "1");
-        await tx.exec();
+        const members: Record<RevocationKind, string[]> = { jti: [], api_key: [] };
+        for (const op of ops) members[op.kind].push(op.member);
+        await Promise.all(
+          (["jti", "api_key"] as const).map((kind) => (members[kind].length ? this.client.sadd(this.keys[kind], ...members[kind]) : 0)),
+        );
+        // The marker last: set only once every entry is in.
+        await this.client.set(this.initKey, "1");
         this.seeded = true;
       }
       await this.flush();
@@ -288,17 +289,17 @@ class RedisRevocationSync implements RevocationController {
 
   /** Make the local set equal to Redis's, except for operations still queued. */
   private async pull(): Promise<boolean> {
-    let results: [Error | null, unknown][] | null;
+    let results: string[][];
     try {
-      results = await this.client.multi().smembers(this.keys.jti).smembers(this.keys.api_key).exec();
+      // Two keys, two commands: on a Cluster they may live on different nodes.
+      results = await Promise.all([this.client.smembers(this.keys.jti), this.client.smembers(this.keys.api_key)]);
     } catch (err) {
       this.lastError = (err as Error).message;
       return false;
     }
-    if (results === null || results.some(([err]) => err !== null)) return false;
     const wanted = new Map<string, Op>();
     (["jti", "api_key"] as const).forEach((kind, i) => {
-      for (const member of results![i]![1] as string[]) wanted.set(`${kind}\0${member}`, { add: true, kind, member });
+      for (const member of results[i]!) wanted.set(`${kind}\0${member}`, { add: true, kind, member });
     });
     for (const op of this.queue) {
       const k = `${op.kind}\0${op.member}`;

@@ -4,7 +4,8 @@
  */
 
 import { compileCidrs } from "../util/cidr.ts";
-import { checkUrl, parseListen } from "./addresses.ts";
+import { parseRedisUrl } from "../util/redis.ts";
+import { parseListen } from "./addresses.ts";
 import {
   type NormalizeContext,
   present,
@@ -107,8 +108,9 @@ export function normalizeRedis(ctx: NormalizeContext, raw: Loose<RawRedis> | und
   const at = (key: string): KeyPath => ["redis", key];
   const url = raw.url ?? "";
   if (raw.url !== undefined) {
-    const bad = checkUrl(url, ["redis:", "rediss:"]);
-    if (bad !== null) ctx.problems.add(at("url"), bad);
+    // redis://, rediss://, redis+sentinel://, redis+cluster:// (src/util/redis.ts).
+    const parsed = parseRedisUrl(url);
+    if (typeof parsed === "string") ctx.problems.add(at("url"), parsed);
   }
   const sync_interval = readDuration(ctx, raw.sync_interval, at("sync_interval"), 50);
   requirePositive(ctx, sync_interval, raw.sync_interval, at("sync_interval"));

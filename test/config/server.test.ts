@@ -96,7 +96,17 @@ describe("server fields", () => {
 });
 
 describe("[redis]", () => {
-  test.each(["redis://127.0.0.1:6379", "rediss://cache.internal:6380", "redis://:secret@h:6379/3", "redis://localhost"])(
+  test.each([
+    "redis://127.0.0.1:6379",
+    "rediss://cache.internal:6380",
+    "redis://:secret@h:6379/3",
+    "redis://localhost",
+    "redis+sentinel://127.0.0.1:26379/mymaster",
+    "redis+sentinel://:secret@s1:26379,s2:26380,[::1]:26381/mymaster/2",
+    "redis+sentinel://s1/mymaster",
+    "redis+cluster://127.0.0.1:7000",
+    "redis+cluster://user:p%40ss@n1:7000,n2:7001,n3",
+  ])(
     "%p is accepted",
     (url) => {
       expect(parse(`[redis]\nurl = "${url}"`).redis!.url).toBe(url);
@@ -104,11 +114,31 @@ describe("[redis]", () => {
   );
 
   test.each([
-    ["http://127.0.0.1:6379", 'redis.url: expected a URL starting with redis:// or rediss://, got "http://127.0.0.1:6379"'],
-    ["redis+sentinel://h:26379", 'redis.url: expected a URL starting with redis:// or rediss://, got "redis+sentinel://h:26379"'],
-    ["127.0.0.1:6379", 'redis.url: invalid URL "127.0.0.1:6379" (expected redis:// or rediss://)'],
-    ["not a url", 'redis.url: invalid URL "not a url" (expected redis:// or rediss://)'],
+    ["http://127.0.0.1:6379", 'redis.url: expected a URL starting with redis://, rediss://, redis+sentinel:// or redis+cluster://, got "http://127.0.0.1:6379"'],
+    ["redis+unix://h:1", 'redis.url: expected a URL starting with redis://, rediss://, redis+sentinel:// or redis+cluster://, got "redis+unix://h:1"'],
+    ["127.0.0.1:6379", 'redis.url: invalid URL "127.0.0.1:6379" (expected redis://, rediss://, redis+sentinel:// or redis+cluster://)'],
+    ["not a url", 'redis.url: invalid URL "not a url" (expected redis://, rediss://, redis+sentinel:// or redis+cluster://)'],
     ["redis://", 'redis.url: missing host in "redis://"'],
+    [
+      "redis+sentinel://h:26379",
+      'redis.url: redis+sentinel:// needs a master name: redis+sentinel://host:port[,host:port...]/<master>[/db], got "redis+sentinel://h:26379"',
+    ],
+    [
+      "redis+sentinel://h:26379/",
+      'redis.url: redis+sentinel:// needs a master name: redis+sentinel://host:port[,host:port...]/<master>[/db], got "redis+sentinel://h:26379/"',
+    ],
+    ["redis+sentinel://h:26379/m/x", 'redis.url: redis+sentinel:// db must be a whole number after the master name, got "redis+sentinel://h:26379/m/x"'],
+    ["redis+sentinel://h:26379/m/1/2", 'redis.url: redis+sentinel:// db must be a whole number after the master name, got "redis+sentinel://h:26379/m/1/2"'],
+    ["redis+sentinel://h1:1,,h2:2/m", 'redis.url: bad host:port "" in "redis+sentinel://h1:1,,h2:2/m"'],
+    ["redis+sentinel:///m", 'redis.url: bad host:port "" in "redis+sentinel:///m"'],
+    ["redis+cluster://", 'redis.url: bad host:port "" in "redis+cluster://"'],
+    ["redis+cluster://h:0", 'redis.url: bad host:port "h:0" in "redis+cluster://h:0"'],
+    ["redis+cluster://h:65536", 'redis.url: bad host:port "h:65536" in "redis+cluster://h:65536"'],
+    ["redis+cluster://h:x", 'redis.url: bad host:port "h:x" in "redis+cluster://h:x"'],
+    ["redis+cluster://h:", 'redis.url: bad host:port "h:" in "redis+cluster://h:"'],
+    ["redis+cluster://::1:7000", 'redis.url: bad host:port "::1:7000" in "redis+cluster://::1:7000"'],
+    ["redis+cluster://[::1:7000", 'redis.url: bad host:port "[::1:7000" in "redis+cluster://[::1:7000"'],
+    ["redis+cluster://h:7000/0", 'redis.url: redis+cluster:// takes no path (Redis Cluster has only db 0), got "redis+cluster://h:7000/0"'],
   ])("%p is refused", (url, message) => {
     expect(problemsOf(`[redis]\nurl = "${url}"`)).toEqual([message]);
   });
@@ -132,6 +162,14 @@ test("[rate_limit] and [server] values normalize", () => {
 
 test("URL messages never echo credentials", () => {
   expect(problemsOf('[redis]\nurl = "http://user:hunter2@h:6379"')).toEqual([
-    'redis.url: expected a URL starting with redis:// or rediss://, got "http://***@h:6379"',
+    'redis.url: expected a URL starting with redis://, rediss://, redis+sentinel:// or redis+cluster://, got "http://***@h:6379"',
+  ]);
+  // A password holding "/" or "@" is still hidden whole.
+  expect(problemsOf('[redis]\nurl = "redis+cluster://:hun/ter@2@h:7000/0"')).toEqual([
+    'redis.url: redis+cluster:// takes no path (Redis Cluster has only db 0), got "redis+cluster://***@h:7000/0"',
+  ]);
+  expect(problemsOf('[redis]\nurl = "redis+sentinel://u:hunter2@h:x/m"')).toEqual(['redis.url: bad host:port "h:x" in "redis+sentinel://***@h:x/m"']);
+  expect(problemsOf('[redis]\nurl = "redis+sentinel://u:%zz-hunter2@h/m"')).toEqual([
+    'redis.url: bad percent-encoding in the credentials of "redis+sentinel://***@h/m"',
   ]);
 });

@@ -66,11 +66,11 @@ describe("strict mode: exact across instances", () => {
     });
   }
 
-  test("keys are <prefix>rl:<limit id>:<key> and expire", async () => {
+  test("keys are <prefix>rl:{<key>}:<limit id> (one key form per owner) and expire", async () => {
     const rc = redisConfig(redis.url);
     const a = await instance([limit({ id: "strict#keys", algorithm: "fixed_window", limit: 5, window: 60_000 })], rc);
     await a.policy.onRequest!(ctx({ ip: "192.0.2.5" }));
-    const key = `${rc.key_prefix}rl:strict#keys:i9:192.0.2.5`;
+    const key = `${rc.key_prefix}rl:{i9:192.0.2.5}:strict#keys`;
     expect(await admin.hget(key, "c")).toBe("1");
     const ttl = await admin.pttl(key);
     expect(ttl).toBeGreaterThan(0);
@@ -90,7 +90,9 @@ describe("strict mode: exact across instances", () => {
       admitted += (await admittedBy(a.policy, 2, init)) + (await admittedBy(b.policy, 2, init));
     }
     expect(admitted).toBe(10);
-    expect(await admin.hget(`${rc.key_prefix}rl:strict#ip:i9:192.0.2.1`, "c")).toBe("10");
+    // Mixed key parts: the owner ("strict") is the hash tag, so both keys share a Cluster slot.
+    expect(await admin.hget(`${rc.key_prefix}rl:{@strict}:strict#ip:i9:192.0.2.1`, "c")).toBe("10");
+    expect(await admin.exists(`${rc.key_prefix}rl:{@strict}:strict#user:h2:u0`)).toBe(1);
   });
 
   test("concurrency leases are released, once", async () => {

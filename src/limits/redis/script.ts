@@ -1,49 +1,29 @@
-import type { Redis } from "ioredis";
+import type { RedisClient } from "../../util/redis.ts";
 
 /**
- * A Lua script loaded once with SCRIPT LOAD and run with EVALSHA. When the
- * server answers NOSCRIPT (restarted, failed over, SCRIPT FLUSH), the script
- * is loaded again and the call retried once.
+ * A Lua script run with EVALSHA. The SHA-1 is computed here, so nothing has
+ * to be loaded first; a server that lacks the script (fresh, restarted,
+ * failed over, SCRIPT FLUSH, or in a Cluster a node that never ran it)
+ * answers NOSCRIPT, and the call is retried once as EVAL, which also caches
+ * the script on that server. Loading with SCRIPT LOAD instead would reach
+ * only one node of a Cluster.
  */
 export class LoadedScript {
-  private sha: string | null = null;
-  private loading: Promise<string> | null = null;
+  readonly sha: string;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: RedisClient,
     readonly source: string,
   ) {
-    // A fresh connection (first or after a reconnect) may face a server that
-    // lost its scripts; forget the sha so the next call loads before running.
-    redis.on("ready", () => {
-      this.sha = null;
-    });
-  }
-
-  private load(): Promise<string> {
-    this.loading ??= (this.redis.script("LOAD", this.source) as Promise<string>).then(
-      (sha) => {
-        this.sha = sha;
-        this.loading = null;
-        return sha;
-      },
-      (err) => {
-        this.loading = null;
-        throw err;
-      },
-    );
-    return this.loading;
+    this.sha = new Bun.CryptoHasher("sha1").update(source).digest("hex");
   }
 
   async run(keys: string[], args: (string | number)[]): Promise<unknown> {
-    const sha = this.sha ?? (await this.load());
     try {
-      return await this.redis.evalsha(sha, keys.length, ...keys, ...args);
+      return await this.redis.evalsha(this.sha, keys.length, ...keys, ...args);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-      this.sha = null;
-      const again = await this.load();
-      return await this.redis.evalsha(again, keys.length, ...keys, ...args);
+      return await this.redis.eval(this.source, keys.length, ...keys, ...args);
     }
   }
 }

@@ -6,7 +6,8 @@
  * don't matter; windows are aligned to the Unix epoch (whole days at UTC
  * midnight), as in the local algorithms.
  *
- * KEYS[i]  = <key_prefix>rl:<limit id>:<key text>
+ * KEYS[i]  = <key_prefix>rl:{<key text>}:<limit id>, or <key_prefix>rl:{@<owner>}:<limit id>:<key text>
+ *            when the owner's limits use different key parts (hash tags: strict.ts)
  * ARGV     = n, lease id, then per limit: algorithm code, limit, window ms,
  *            capacity (GCRA bucket, requests), delay flag
  *   codes: g = GCRA (token_bucket, leaky_bucket), f = fixed_window,

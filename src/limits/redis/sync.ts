@@ -1,4 +1,3 @@
-import type { Redis } from "ioredis";
 import type { GatewayConfig, RedisConfig } from "../../config/types.ts";
 import { foldRemoteInFlight, localInFlight } from "../algorithms/concurrency.ts";
 import { foldWindowWord } from "../algorithms/fixed-window.ts";
@@ -23,7 +22,7 @@ import {
   WORDS_PER_SLOT,
   type LimiterTable,
 } from "../slot-table.ts";
-import { createRedisClient } from "./connection.ts";
+import { createRedisClient, type RedisClient } from "../../util/redis.ts";
 
 /**
  * The main thread's Redis loop.
@@ -36,8 +35,8 @@ import { createRedisClient } from "./connection.ts";
  * mode = "sync": workers decide locally and count admissions in each slot's
  * delta words (lock-free Atomics.add) and flag the slot in the dirty bitmap.
  * Every sync_interval this loop takes the dirty slots' deltas (Atomics.exchange
- * to 0), pushes them and pulls cluster totals in one pipelined round trip, and
- * folds the totals into the local slots (counts only ever rise):
+ * to 0), pushes them and pulls cluster totals in one round trip, and folds the
+ * totals into the local slots (counts only ever rise):
  *   fixed/sliding: INCRBY <p>rl:<id>:h<hash>:<window index> → cluster count of the window
  *   token/leaky:   INCRBY <p>rl:<id>:h<hash> → cumulative admissions; the growth not
  *                  ours is applied to the local TAT as remote admissions
@@ -47,6 +46,10 @@ import { createRedisClient } from "./connection.ts";
  * the hash seeds are derived from key_prefix in sync mode so every instance
  * names a key alike. Every key has a PEXPIRE.
  *
+ * Every command names one key (no MULTI, no explicit pipeline), so the loop
+ * works on a Redis Cluster as on one server: ioredis auto-pipelining sends the
+ * commands issued in one tick as one batch per node, still one round trip.
+ *
  * Over-admission bound (sync): an instance learns of the others' admissions
  * one round late at most, so beyond the limit the cluster admits at most what
  * the instances admit between two rounds:
@@ -55,8 +58,8 @@ import { createRedisClient } from "./connection.ts";
  * and never more than (instances − 1) × limit. A key this instance has not seen
  * yet is learned at its first sync round, so the same bound covers restarts.
  *
- * When a round fails (Redis down, timeout), the taken deltas are put back so
- * they are pushed when Redis returns, and the header says "down": workers then
+ * When a round fails (Redis down, timeout), the deltas Redis did not confirm
+ * are put back so they are pushed when Redis returns, and the header says "down": workers then
  * apply on_error (local share / allow / deny) until a round succeeds again.
  */
 
@@ -78,10 +81,12 @@ interface Taken {
   index: number;
   d0: number;
   d1: number;
-  /** Where this slot's replies start in the pipeline results. */
-  at: number;
-  /** Windows: reply index of the previous window's total. */
-  atPrev: number;
+  /** Which delta words Redis confirmed (bit 0: d0, bit 1: d1); the rest go back. */
+  pushed: number;
+  /** The reply to fold: the current window's or bucket's total, or the concurrency hash. */
+  total: unknown;
+  /** Windows: the previous window's total (null when not read). */
+  prevTotal: unknown;
   gcraKey?: string;
 }
 
@@ -136,21 +141,23 @@ function pruneSeen(seen: Map<string, { total: number; at: number }>, now: number
   for (const [k, v] of seen) if (now - v.at > maxAge) seen.delete(k);
 }
 
-function beatCommands(p: ReturnType<Redis["pipeline"]>, cfg: RedisConfig, id: string, now: number, deadAfter: number): void {
+/** Beat and count live instances; resolves the count, rejects when Redis failed. */
+async function beat(redis: RedisClient, cfg: RedisConfig, id: string, now: number, deadAfter: number): Promise<number> {
   const key = cfg.key_prefix + "instances";
-  p.zadd(key, now, id);
-  p.zremrangebyscore(key, "-inf", now - deadAfter);
-  p.zcard(key);
-  p.pexpire(key, deadAfter * 2);
+  const [, , live] = await Promise.all([
+    redis.zadd(key, now, id),
+    redis.zremrangebyscore(key, "-inf", now - deadAfter),
+    redis.zcard(key),
+    redis.pexpire(key, deadAfter * 2),
+  ]);
+  return Number(live) || 1;
 }
 
-async function beatOnly(table: LimiterTable, redis: Redis, cfg: RedisConfig, id: string, now: number, deadAfter: number): Promise<boolean> {
+async function beatOnly(table: LimiterTable, redis: RedisClient, cfg: RedisConfig, id: string, now: number, deadAfter: number): Promise<boolean> {
   if (redis.status !== "ready") return false;
-  const p = redis.pipeline();
-  beatCommands(p, cfg, id, now, deadAfter);
-  const res = await p.exec().catch(() => null);
-  if (!res || res.some(([err]) => err)) return false;
-  Atomics.store(table.i32, H_LIVE_INSTANCES, Number(res[2]![1]) || 1);
+  const live = await beat(redis, cfg, id, now, deadAfter).catch(() => 0);
+  if (live === 0) return false;
+  Atomics.store(table.i32, H_LIVE_INSTANCES, live);
   return true;
 }
 
@@ -173,27 +180,29 @@ function takeDirty(table: LimiterTable, registry: LimitRegistry, now: number): T
       const b = Atomics.load(i32, base + 1);
       const d0 = Atomics.exchange(i32, base + W_DELTA0, 0);
       const d1 = Atomics.exchange(i32, base + W_DELTA1, 0);
-      taken.push({ slot, a, b, lim, index: Math.floor(now / lim.windowMs), d0, d1, at: 0, atPrev: 0 });
+      taken.push({ slot, a, b, lim, index: Math.floor(now / lim.windowMs), d0, d1, pushed: 0, total: null, prevTotal: null });
     }
   }
   return taken;
 }
 
-/** A failed round: put the deltas back for the next one. */
-function giveBack(table: LimiterTable, taken: Taken[]): void {
-  for (const t of taken) {
-    if (!slotHoldsKey(table, t.slot, t.a, t.b)) continue;
-    const base = HEADER_WORDS + t.slot * WORDS_PER_SLOT;
-    if (t.d0) Atomics.add(table.i32, base + W_DELTA0, t.d0);
-    if (t.d1) Atomics.add(table.i32, base + W_DELTA1, t.d1);
-    markDirty(table, t.slot);
-  }
+/** Put back the deltas Redis did not confirm, for the next round. */
+function giveBack(table: LimiterTable, t: Taken): void {
+  const d0 = t.pushed & 1 ? 0 : t.d0;
+  const d1 = t.pushed & 2 ? 0 : t.d1;
+  if ((d0 === 0 && d1 === 0) || !slotHoldsKey(table, t.slot, t.a, t.b)) return;
+  const base = HEADER_WORDS + t.slot * WORDS_PER_SLOT;
+  if (d0) Atomics.add(table.i32, base + W_DELTA0, d0);
+  if (d1) Atomics.add(table.i32, base + W_DELTA1, d1);
+  markDirty(table, t.slot);
 }
+
+const ignore = () => {};
 
 async function syncRound(
   table: LimiterTable,
   registry: LimitRegistry,
-  redis: Redis,
+  redis: RedisClient,
   cfg: RedisConfig,
   instanceId: string,
   now: number,
@@ -202,63 +211,64 @@ async function syncRound(
 ): Promise<boolean> {
   if (redis.status !== "ready") return false;
   const taken = takeDirty(table, registry, now);
-  const p = redis.pipeline();
-  let at = 0;
+  const replies: Promise<unknown>[] = [];
   const prefix = cfg.key_prefix + "rl:";
   for (const t of taken) {
-    t.at = at;
     const lim = t.lim;
     const base = `${prefix}${lim.id}:h${hashHex(t.a, t.b)}`;
     const w = lim.windowMs;
+    // Delta word of a window index: its parity.
+    const curBit = t.index & 1 ? 2 : 1;
     switch (lim.algorithm) {
       case "fixed_window":
       case "sliding_window": {
         // The parity word of the current window holds this window's deltas; the other, the previous window's.
         const cur = t.index & 1 ? t.d1 : t.d0;
         const prev = t.index & 1 ? t.d0 : t.d1;
-        p.incrby(`${base}:${t.index}`, cur).pexpire(`${base}:${t.index}`, 2 * w + 1000);
-        at += 2;
-        t.atPrev = at;
+        const curKey = `${base}:${t.index}`;
+        const prevKey = `${base}:${t.index - 1}`;
+        replies.push(redis.incrby(curKey, cur).then((v) => ((t.total = v), (t.pushed |= curBit))));
+        redis.pexpire(curKey, 2 * w + 1000).catch(ignore);
         // Push late deltas of the previous window; otherwise just read its total (don't create the key).
         if (prev > 0) {
-          p.incrby(`${base}:${t.index - 1}`, prev).pexpire(`${base}:${t.index - 1}`, w + 1000);
-          at += 2;
+          replies.push(redis.incrby(prevKey, prev).then((v) => ((t.prevTotal = v), (t.pushed |= 3 - curBit))));
+          redis.pexpire(prevKey, w + 1000).catch(ignore);
         } else if (lim.algorithm === "sliding_window") {
-          p.get(`${base}:${t.index - 1}`);
-          at += 1;
-        } else t.atPrev = -1;
+          replies.push(redis.get(prevKey).then((v) => (t.prevTotal = v)));
+        }
         break;
       }
       case "token_bucket":
       case "leaky_bucket":
         t.gcraKey = base;
-        p.incrby(base, t.d0 + t.d1).pexpire(base, Math.max(2 * w, 10_000));
-        at += 2;
+        replies.push(redis.incrby(base, t.d0 + t.d1).then((v) => ((t.total = v), (t.pushed = 3))));
+        redis.pexpire(base, Math.max(2 * w, 10_000)).catch(ignore);
         break;
       case "concurrency": {
         const local = localInFlight(table, t.slot, now);
-        p.hset(base, instanceId, `${local}:${now}`).pexpire(base, lim.leaseMs).hgetall(base);
-        at += 3;
+        replies.push(redis.hset(base, instanceId, `${local}:${now}`));
+        redis.pexpire(base, lim.leaseMs).catch(ignore);
+        replies.push(redis.hgetall(base).then((v) => ((t.total = v), (t.pushed = 3))));
         if (local > 0) markDirty(table, t.slot); // keep publishing while requests are in flight
         break;
       }
     }
   }
-  beatCommands(p, cfg, instanceId, now, deadAfter);
-  const res = await p.exec().catch(() => null);
-  if (!res || res.some(([err]) => err)) {
-    giveBack(table, taken);
-    return false;
+  let live = 0;
+  replies.push(beat(redis, cfg, instanceId, now, deadAfter).then((n) => (live = n)));
+  const settled = await Promise.allSettled(replies);
+  const ok = settled.every((r) => r.status === "fulfilled");
+  if (live > 0) Atomics.store(table.i32, H_LIVE_INSTANCES, live);
+  for (const t of taken) {
+    giveBack(table, t);
+    if (t.pushed !== 0) fold(table, t, now, instanceId, deadAfter, gcraSeen);
   }
-  Atomics.store(table.i32, H_LIVE_INSTANCES, Number(res[at + 2]![1]) || 1);
-  for (const t of taken) fold(table, t, res, now, instanceId, deadAfter, gcraSeen);
-  return true;
+  return ok;
 }
 
 function fold(
   table: LimiterTable,
   t: Taken,
-  res: [Error | null, unknown][],
   now: number,
   instanceId: string,
   deadAfter: number,
@@ -271,8 +281,10 @@ function fold(
     case "fixed_window":
     case "sliding_window": {
       const w = lim.windowMs;
-      const curTotal = Number(res[t.at]![1]);
-      const prevTotal = t.atPrev < 0 ? 0 : Number(res[t.atPrev]![1] ?? 0);
+      // A window total is folded only when this window's push was confirmed.
+      if (t.total === null) return;
+      const curTotal = Number(t.total);
+      const prevTotal = Number(t.prevTotal ?? 0);
       // Admissions made here since the deltas were taken are in no total yet.
       const since = Atomics.load(table.i32, base + W_DELTA0 + (t.index & 1));
       const expiryCur = Math.ceil(((t.index + (lim.algorithm === "sliding_window" ? 2 : 1)) * w) / 1000);
@@ -285,7 +297,7 @@ function fold(
     }
     case "token_bucket":
     case "leaky_bucket": {
-      const total = Number(res[t.at]![1]);
+      const total = Number(t.total);
       const pushed = t.d0 + t.d1;
       const seen = gcraSeen.get(t.gcraKey!);
       // First sight (or the counter expired and restarted): nothing to attribute yet.
@@ -295,7 +307,7 @@ function fold(
       break;
     }
     case "concurrency": {
-      const fields = (res[t.at + 2]![1] ?? {}) as Record<string, string>;
+      const fields = (t.total ?? {}) as Record<string, string>;
       let others = 0;
       for (const id in fields) {
         if (id === instanceId) continue;
