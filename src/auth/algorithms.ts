@@ -79,6 +79,37 @@ export function keyFitsAlgorithm(alg: AlgorithmSpec, key: VerifyKey): boolean {
   }
 }
 
+/** Curve orders n (SEC 2 §2.4-2.6), big-endian, padded to the JWS scalar length (RFC 7518 §3.4). */
+const ORDERS: Record<string, Uint8Array> = {
+  "P-256": Buffer.from("ffffffff00000000ffffffffffffffffbce6faada7179e84f3b9cac2fc632551", "hex"),
+  "P-384": Buffer.from("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf581a0db248b0a77aecec196accc52973", "hex"),
+  "P-521": Buffer.from(
+    "01ffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffffa51868783bf2f966b7fcc0148f709a5d03bb5c9b8899c47aebb6fb71e91386409",
+    "hex",
+  ),
+};
+
+/**
+ * Whether r and s of a raw R || S signature both lie in [1, n-1] (SEC 1
+ * §4.1.4 step 1). The crypto library checks this too; checking here as well
+ * means a library regression cannot bring back CVE-2022-21449 (r = s = 0).
+ */
+export function ecdsaScalarsInRange(curve: string, signature: Uint8Array): boolean {
+  const n = ORDERS[curve]!;
+  const len = n.length;
+  for (let half = 0; half < 2 * len; half += len) {
+    let zero = true;
+    let cmp = 0; // sign of (scalar - n) at the first differing byte
+    for (let i = 0; i < len; i++) {
+      const b = signature[half + i]!;
+      if (b !== 0) zero = false;
+      if (cmp === 0 && b !== n[i]) cmp = b < n[i]! ? -1 : 1;
+    }
+    if (zero || cmp >= 0) return false;
+  }
+  return true;
+}
+
 /**
  * Verify `signature` over the ASCII signing input (RFC 7515 §5.2 step 8).
  * Never throws: any crypto error counts as a bad signature. The caller has
@@ -86,6 +117,7 @@ export function keyFitsAlgorithm(alg: AlgorithmSpec, key: VerifyKey): boolean {
  */
 export function verifySignature(alg: AlgorithmSpec, key: VerifyKey, signingInput: string, signature: Uint8Array): boolean {
   if (alg.signatureBytes !== 0 && signature.length !== alg.signatureBytes) return false;
+  if (alg.family === "ecdsa" && !ecdsaScalarsInRange(alg.curve!, signature)) return false;
   try {
     if (key.kind === "secret") {
       const expected = new Bun.CryptoHasher(alg.hash!, key.secret).update(signingInput).digest();

@@ -45,8 +45,8 @@ export class RouteAccess {
     const scopeText = this.scopes.join(" ");
     this.scopeDenial = Object.freeze({
       message: `requires scopes: ${scopeText}`,
-      // RFC 6749 §3.3 scope tokens exclude '"' and a backslash; drop them so the quoted-string stays well-formed.
-      bearerChallenge: bearerErrorChallenge("insufficient_scope", "missing required scope", scopeText.replace(/["\\]/g, "")),
+      // RFC 6749 §3.3 scope tokens exclude '"' and a backslash; bearerErrorChallenge drops them.
+      bearerChallenge: bearerErrorChallenge("insufficient_scope", "missing required scope", scopeText),
     });
     this.open = this.roles.length === 0 && this.scopes.length === 0 && [...methodRoles.values()].every((l) => l.length === 0);
   }

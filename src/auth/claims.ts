@@ -26,21 +26,22 @@ export function checkClaims(claims: Record<string, unknown>, rules: ClaimRules, 
   const jti = ownValue(claims, "jti");
   if (jti !== undefined && typeof jti !== "string") return FAIL.badClaim;
 
-  // §4.1.3: each principal must identify itself with a value in "aud".
-  if (rules.audience.length > 0) {
-    const aud = ownValue(claims, "aud");
-    if (typeof aud === "string") {
-      if (!rules.audience.includes(aud)) return FAIL.audience;
-    } else if (Array.isArray(aud)) {
-      let match = false;
-      for (const a of aud) {
-        if (typeof a !== "string") return FAIL.badClaim;
-        if (rules.audience.includes(a)) match = true;
-      }
-      if (!match) return FAIL.audience;
-    } else {
-      return FAIL.audience;
+  // §4.1.3: "aud" is a string or an array of strings, checked even when the
+  // issuer configures no audience; with one, a value must name us.
+  const aud = ownValue(claims, "aud");
+  if (typeof aud === "string") {
+    if (rules.audience.length > 0 && !rules.audience.includes(aud)) return FAIL.audience;
+  } else if (Array.isArray(aud)) {
+    let match = false;
+    for (const a of aud) {
+      if (typeof a !== "string") return FAIL.badClaim;
+      if (rules.audience.includes(a)) match = true;
     }
+    if (rules.audience.length > 0 && !match) return FAIL.audience;
+  } else if (aud !== undefined) {
+    return FAIL.badClaim;
+  } else if (rules.audience.length > 0) {
+    return FAIL.audience;
   }
 
   // §4.1.4: valid only while now is before exp (plus the allowed skew).

@@ -21,6 +21,7 @@ export const FAIL = Object.freeze({
   algorithm: failure("algorithm not allowed"),
   crit: failure("unsupported critical header"),
   typ: failure("unexpected token type"),
+  nested: failure("nested tokens are not supported"),
   noKey: failure("no matching key"),
   signature: failure("bad signature"),
   expired: failure("token expired"),
@@ -32,4 +33,7 @@ export const FAIL = Object.freeze({
   revoked: failure("token revoked"),
   apiKey: failure("invalid API key"),
   apiKeyRevoked: failure("API key revoked"),
+  // 400 invalid_request (RFC 6750 §3.1): the request, not the token, is malformed.
+  badAuthorization: failure("malformed Authorization header"),
+  twoMethods: failure("access token sent by more than one method"),
 });

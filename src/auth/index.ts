@@ -8,7 +8,8 @@
  *               strip Authorization when runtime.stripAuthorization.
  */
 export { allocateAuthShared, createAuthRuntime, type AuthRuntime } from "./runtime.ts";
-export { createAuthPolicy, bearerToken } from "./policy.ts";
+export { createAuthPolicy } from "./policy.ts";
+export { bearerToken, MALFORMED_BEARER } from "./bearer.ts";
 export { identityHeaderNames, type Grant } from "./identity.ts";
 export { queryParam, redactQueryParam } from "./api-keys.ts";
 export { RevocationSet, type RevocationKind } from "./revocation.ts";

@@ -26,6 +26,7 @@ const NO_EXP_CACHE_TTL = 60_000;
 
 /** RFC 7515 §4.1.9 "typ" values we accept when present (RFC 7519 §5.1, RFC 9068 §2.1), lower-cased. */
 const ACCEPTED_TYP = new Set(["jwt", "application/jwt", "at+jwt", "application/at+jwt"]);
+const NESTED_CTY = new Set(["jwt", "application/jwt"]);
 
 /** A verified token: its grant plus what the cache needs to re-validate a hit. */
 class VerifiedToken implements Grant {
@@ -52,14 +53,17 @@ export type TokenResult = Grant | AuthFailure;
  *  1. length ≤ the largest max_token_size, before any parsing;
  *  2. the verified-token cache (a hit re-checks expiry, revocation of its jti
  *     and that its key was not retired, then returns synchronously);
- *  3. three segments, strict base64url, JSON objects (RFC 7515 §5.2);
+ *  3. three segments, strict base64url, JSON objects without duplicate
+ *     members (RFC 7515 §5.2); a nested JWT (cty JWT) is refused here;
  *  4. issuer chosen by the unverified `iss` (only to pick keys and rules:
  *     nothing is trusted until the signature verifies), then that issuer's
  *     max_token_size;
- *  5. header: alg in the issuer's allowlist, no `crit` (we implement no
- *     extension, RFC 7515 §4.1.11), no `b64` (RFC 7797), `typ` if present is
- *     JWT or at+jwt (RFC 8725 §3.11), `kid` a string. `jku`, `x5u`, `jwk` and
- *     `x5c` are ignored: keys never come from the token (RFC 8725 §3.10);
+ *  5. header: alg in the issuer's allowlist (exact, case-sensitive: "none"
+ *     in any casing is never in it), no `crit` (we implement no extension,
+ *     RFC 7515 §4.1.11), no `b64` (RFC 7797), `typ` if present is JWT or
+ *     at+jwt (RFC 8725 §3.11), `cty` a string, `kid` a string.
+ *     `jku`, `x5u`, `jwk` and `x5c` are ignored: keys never come from the
+ *     token (RFC 8725 §3.10);
  *  6. key by (kid, alg) — a JWKS miss may refetch (cooldown-limited), the only
  *     asynchronous step; signature; claims (RFC 7519 §4.1); jti revocation.
  */
@@ -150,8 +154,15 @@ export class JwtAuthenticator {
     if (token.indexOf(".", dot2 + 1) >= 0) return countDots(token) === 4 ? FAIL.encrypted : FAIL.malformed;
 
     const header = this.decodeHeader(token, dot1);
-    const payload = header === null ? null : decodeJsonObject(token, dot1 + 1, dot2);
-    if (header === null || payload === null) return FAIL.malformed;
+    if (header === null) return FAIL.malformed;
+    // RFC 7519 §5.2: cty "JWT" marks a nested JWT, whose payload is not JSON. We never unwrap one.
+    const cty = ownValue(header, "cty");
+    if (cty !== undefined) {
+      if (typeof cty !== "string") return FAIL.malformed;
+      if (NESTED_CTY.has(cty.toLowerCase())) return FAIL.nested;
+    }
+    const payload = decodeJsonObject(token, dot1 + 1, dot2);
+    if (payload === null) return FAIL.malformed;
 
     const issuer = this.selectIssuer(payload);
     if (issuer === undefined) return FAIL.unknownIssuer;

@@ -4,11 +4,13 @@ import { addUpstreamHeader, type RequestContext } from "../pipeline/context.ts";
 import type { Policy } from "../pipeline/policy.ts";
 import { queryParam } from "./api-keys.ts";
 import { RouteAccess } from "./authorize.ts";
-import type { AuthFailure } from "./failures.ts";
+import { hasQueryToken, isToken68, bearerToken, MALFORMED_BEARER } from "./bearer.ts";
+import { FAIL, type AuthFailure } from "./failures.ts";
 import type { Grant } from "./identity.ts";
 import type { TokenResult } from "./jwt.ts";
 import {
   apiKeyChallenge,
+  badRequest,
   BEARER_CHALLENGE,
   bearerErrorChallenge,
   forbidden,
@@ -27,9 +29,14 @@ type Mode = "jwt" | "api_key" | "any";
  * - auth = "none" with no roles/scopes/method_roles → null (nothing compiled).
  * - auth = "none" WITH rules → behaves as "any": rules need a caller, and
  *   failing closed beats silently ignoring them.
- * - "any": a Bearer Authorization header decides alone (an invalid token is a
- *   401, never a fall-through to the API key); without one, the API key
- *   decides; with neither, 401 with both challenges.
+ * - "any": a Bearer token is tried first and decides the identity; an invalid
+ *   token is a 401, never a fall-through to the API key. An API key sent
+ *   along with a valid token must be valid too (a present credential that
+ *   fails is always a 401, whatever else came with it). Without a token the
+ *   API key decides; with neither, 401 with both challenges.
+ * - A Bearer header that is not `Bearer 1*SP b64token`, or a token in both
+ *   the header and an `access_token` query parameter, is 400 invalid_request
+ *   (RFC 6750 §3.1).
  *
  * Synchronous whenever the token is cached or needs no key fetch; a Promise
  * only while a JWKS fetch is awaited.
@@ -70,18 +77,18 @@ class AuthPolicy implements Policy {
     if (this.acceptsToken) {
       const header = ctx.req.headers.get("authorization");
       const token = header === null ? null : bearerToken(header);
-      if (token !== null) {
+      if (token === MALFORMED_BEARER) return this.malformed(ctx, FAIL.badAuthorization);
+      if (token !== null && token !== "") {
+        if (ctx.query.length !== 0 && hasQueryToken(ctx.query)) return this.malformed(ctx, FAIL.twoMethods);
         const result = this.runtime.jwt!.authenticate(token);
-        if (result instanceof Promise) return result.then((r) => this.admitToken(ctx, r));
-        return this.admitToken(ctx, result);
+        if (result instanceof Promise) return result.then((r) => this.admitToken(ctx, token, r));
+        return this.admitToken(ctx, token, result);
       }
     }
     if (this.acceptsKey) {
-      const rt = this.runtime;
-      let key = ctx.req.headers.get(rt.apiKeyHeader);
-      if (key === null && rt.apiKeyQuery !== null) key = queryParam(ctx.query, rt.apiKeyQuery);
+      const key = this.apiKey(ctx);
       if (key !== null) {
-        const result = rt.apiKeys.authenticate(key);
+        const result = this.runtime.apiKeys.authenticate(key);
         if (result.failed) return invalidCredential(ctx, "invalid_api_key", result.reason, this.keyChallenge);
         return this.admit(ctx, result);
       }
@@ -89,13 +96,30 @@ class AuthPolicy implements Policy {
     return unauthorized(ctx, this.missingChallenges);
   };
 
-  private admitToken(ctx: RequestContext, result: TokenResult): Response | undefined {
-    if (result.failed) return this.refuseToken(ctx, result);
+  private apiKey(ctx: RequestContext): string | null {
+    const rt = this.runtime;
+    const key = ctx.req.headers.get(rt.apiKeyHeader);
+    return key === null && rt.apiKeyQuery !== null ? queryParam(ctx.query, rt.apiKeyQuery) : key;
+  }
+
+  private admitToken(ctx: RequestContext, token: string, result: TokenResult): Response | undefined {
+    if (result.failed) {
+      // Not even token68: the header is malformed, not the token (RFC 6750 §3.1). Checked only here, off the hot path.
+      if (!isToken68(token)) return this.malformed(ctx, FAIL.badAuthorization);
+      return invalidCredential(ctx, "invalid_token", result.reason, challengeFor("invalid_token", result));
+    }
+    if (this.acceptsKey) {
+      const key = this.apiKey(ctx);
+      if (key !== null) {
+        const keyResult = this.runtime.apiKeys.authenticate(key);
+        if (keyResult.failed) return invalidCredential(ctx, "invalid_api_key", keyResult.reason, this.keyChallenge);
+      }
+    }
     return this.admit(ctx, result);
   }
 
-  private refuseToken(ctx: RequestContext, failure: AuthFailure): Response {
-    return invalidCredential(ctx, "invalid_token", failure.reason, bearerErrorChallenge("invalid_token", failure.reason));
+  private malformed(ctx: RequestContext, failure: AuthFailure): Response {
+    return badRequest(ctx, failure.reason, [challengeFor("invalid_request", failure)]);
   }
 
   private admit(ctx: RequestContext, grant: Grant): Response | undefined {
@@ -112,26 +136,10 @@ class AuthPolicy implements Policy {
   }
 }
 
-/**
- * The b64token of an `Authorization: Bearer <token>` value (RFC 6750 §2.1;
- * the scheme name is case-insensitive, RFC 9110 §11.1), or null when the
- * header uses another scheme. "" when the scheme has no token.
- */
-export function bearerToken(value: string): string | null {
-  const len = value.length;
-  if (
-    len < 7 ||
-    (value.charCodeAt(0) | 0x20) !== 98 || // b
-    (value.charCodeAt(1) | 0x20) !== 101 || // e
-    (value.charCodeAt(2) | 0x20) !== 97 || // a
-    (value.charCodeAt(3) | 0x20) !== 114 || // r
-    (value.charCodeAt(4) | 0x20) !== 101 || // e
-    (value.charCodeAt(5) | 0x20) !== 114 || // r
-    value.charCodeAt(6) !== 32
-  ) return null;
-  let start = 7;
-  while (start < len && value.charCodeAt(start) === 32) start++;
-  let end = len;
-  while (end > start && (value.charCodeAt(end - 1) === 32 || value.charCodeAt(end - 1) === 9)) end--;
-  return value.slice(start, end);
+/** One challenge string per failure, built on first use (failures are a fixed, frozen set). */
+const challenges = new Map<AuthFailure, string>();
+function challengeFor(error: "invalid_request" | "invalid_token", failure: AuthFailure): string {
+  let c = challenges.get(failure);
+  if (c === undefined) challenges.set(failure, (c = bearerErrorChallenge(error, failure.reason)));
+  return c;
 }

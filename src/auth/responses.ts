@@ -8,6 +8,8 @@ import type { RequestContext } from "../pipeline/context.ts";
  * Challenges (RFC 9110 §11.6.1, RFC 6750 §3):
  *  - no credential:      `Bearer realm="gateway"` (no error attribute, §3.1)
  *  - bad token:          `Bearer realm="gateway", error="invalid_token", error_description="..."`
+ *  - malformed request:  400 with `Bearer realm="gateway", error="invalid_request", ...`
+ *                        (Bearer header not `Bearer 1*SP b64token`, or a token sent two ways)
  *  - scope missing:      403 with `Bearer realm="gateway", error="insufficient_scope", ..., scope="..."`
  *  - API-key routes:     `ApiKey realm="gateway", header="x-api-key"` (plus `query="..."`
  *                        when keys are accepted in the query). "ApiKey" is not a
@@ -18,14 +20,26 @@ import type { RequestContext } from "../pipeline/context.ts";
 export const REALM = "gateway";
 export const BEARER_CHALLENGE = `Bearer realm="${REALM}"`;
 
-export function apiKeyChallenge(header: string, query: string | null): string {
-  return `ApiKey realm="${REALM}", header="${header}"` + (query !== null ? `, query="${query}"` : "");
+/**
+ * `s` reduced to the characters RFC 6750 §3 allows in error_description and
+ * scope values (%x20-21 / %x23-5B / %x5D-7E): no `"`, no `\`, no controls,
+ * no non-ASCII, so every attribute is a valid quoted-string (RFC 9110 §5.6.4).
+ * Only ever applied to config text and fixed phrases, at build time.
+ */
+export function quotable(s: string): string {
+  return s.replace(/[^\x20\x21\x23-\x5b\x5d-\x7e]/g, "");
 }
 
-export function bearerErrorChallenge(error: "invalid_token" | "insufficient_scope", description: string, scope?: string): string {
+export function apiKeyChallenge(header: string, query: string | null): string {
+  return `ApiKey realm="${REALM}", header="${quotable(header)}"` + (query !== null ? `, query="${quotable(query)}"` : "");
+}
+
+export type BearerError = "invalid_request" | "invalid_token" | "insufficient_scope";
+
+export function bearerErrorChallenge(error: BearerError, description: string, scope?: string): string {
   return (
-    `Bearer realm="${REALM}", error="${error}", error_description="${description}"` +
-    (scope !== undefined ? `, scope="${scope}"` : "")
+    `Bearer realm="${REALM}", error="${error}", error_description="${quotable(description)}"` +
+    (scope !== undefined ? `, scope="${quotable(scope)}"` : "")
   );
 }
 
@@ -48,6 +62,11 @@ export function invalidCredential(
   challenge: string,
 ): Response {
   return json(ctx, 401, error, reason, [challenge]);
+}
+
+/** 400 invalid_request (RFC 6750 §3.1): the request itself is malformed. */
+export function badRequest(ctx: RequestContext, reason: string, challenges: readonly string[]): Response {
+  return json(ctx, 400, "invalid_request", reason, challenges);
 }
 
 /** 403, authenticated but not allowed. */

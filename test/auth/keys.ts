@@ -1,4 +1,4 @@
-import { constants, createHmac, createPrivateKey, sign as nodeSign } from "node:crypto";
+import { constants, createHmac, createPrivateKey, sign as nodeSign, type KeyObject } from "node:crypto";
 import * as jose from "jose";
 import { b64url } from "./helpers.ts";
 
@@ -52,4 +52,31 @@ export async function handRsa(hash: string, pss: boolean, header: object, payloa
   const signer = pss ? { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 } : key;
   const sig = nodeSign(hash, Buffer.from(`${h}.${p}`), signer).toString("base64url");
   return `${h}.${p}.${sig}`;
+}
+
+const nodeKeys = new WeakMap<TestKeyPair, KeyObject>();
+async function nodePrivateKey(pair: TestKeyPair): Promise<KeyObject> {
+  let key = nodeKeys.get(pair);
+  if (key === undefined) nodeKeys.set(pair, (key = createPrivateKey(await jose.exportPKCS8(pair.privateKey))));
+  return key;
+}
+
+/**
+ * The raw JWS signature (RFC 7518 §3) of `input` under `alg`, with node:crypto:
+ * any alg with any key, so tokens can lie about their alg. ECDSA is R || S
+ * unless `der` (the encoding JOSE forbids).
+ */
+export async function signatureBytes(alg: string, key: TestKeyPair | string | Uint8Array, input: string, der = false): Promise<Buffer> {
+  const hash = alg === "EdDSA" || alg === "Ed25519" ? null : `sha${alg.slice(2)}`;
+  const data = Buffer.from(input);
+  if (typeof key === "string" || key instanceof Uint8Array) return createHmac(hash!, key).update(data).digest();
+  const k = await nodePrivateKey(key);
+  if (alg.startsWith("PS")) return nodeSign(hash, data, { key: k, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: Number(alg.slice(2)) / 8 });
+  if (alg.startsWith("ES")) return nodeSign(hash, data, { key: k, dsaEncoding: der ? "der" : "ieee-p1363" });
+  return nodeSign(hash, data, k);
+}
+
+/** `h.p.sig` over raw segment text, exactly as given (padding, whitespace and all). */
+export async function signSegments(alg: string, key: TestKeyPair | string | Uint8Array, h: string, p: string): Promise<string> {
+  return `${h}.${p}.${(await signatureBytes(alg, key, `${h}.${p}`)).toString("base64url")}`;
 }

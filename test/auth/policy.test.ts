@@ -130,8 +130,13 @@ describe("JWT routes", () => {
     const forged = (await token()).slice(0, -4) + "AAAA";
     const bad = (await runPolicy(policy, requestContext({ headers: bearer(forged) })))!;
     expect((await errorBody(bad)).message).toBe("bad signature");
-    const junk = (await runPolicy(policy, requestContext({ headers: { authorization: "Bearer  not a token" } })))!;
+    const junk = (await runPolicy(policy, requestContext({ headers: { authorization: "Bearer  not-a-jwt" } })))!;
+    expect(junk.status).toBe(401);
     expect((await errorBody(junk)).message).toBe("malformed token");
+    // Not even b64token syntax: the request is malformed (RFC 6750 §3.1), 400.
+    const spaced = (await runPolicy(policy, requestContext({ headers: { authorization: "Bearer  not a token" } })))!;
+    expect(spaced.status).toBe(400);
+    expect(await errorBody(spaced)).toMatchObject({ error: "invalid_request", message: "malformed Authorization header" });
     // Headers trims field values (RFC 9110 §5.5), so "Bearer   " is a scheme with no token: no credential.
     const empty = (await runPolicy(policy, requestContext({ headers: { authorization: "Bearer    " } })))!;
     expect((await errorBody(empty)).error).toBe("unauthorized");

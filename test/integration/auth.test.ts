@@ -32,7 +32,7 @@ beforeAll(async () => {
   gw = await startGateway(`
 [server]
 listen = "127.0.0.1:0"
-access_log = false
+access_log = true
 
 [[upstreams]]
 name = "u"
@@ -51,6 +51,7 @@ algorithms = ["RS256"]
 
 [auth]
 forward_claims = { tenant = "x-tenant" }
+api_key_query = "api_key"
 
 [[consumers]]
 name = "mobile-app"
@@ -82,6 +83,19 @@ path = "/keys/*"
 upstream = "u"
 auth = "api_key"
 rate_limits = [{ algorithm = "fixed_window", limit = 50, window = "1m", key = "consumer" }]
+
+[[routes]]
+name = "scoped"
+path = "/scoped/*"
+upstream = "u"
+auth = "jwt"
+scopes = ["read:things"]
+
+[[routes]]
+name = "either"
+path = "/either/*"
+upstream = "u"
+auth = "any"
 
 [[routes]]
 name = "tenant"
@@ -130,7 +144,7 @@ describe("JWT through the gateway", () => {
     const [h, p] = good.split(".");
     const none = `${Buffer.from(JSON.stringify({ alg: "none" })).toString("base64url")}.${p}.`;
     const otherIss = await hs({ sub: "u", roles: ["user"] }, { iss: "https://evil/" });
-    for (const token of [expired, badSig, none, otherIss, `${h}.!!!.x`]) {
+    for (const token of [expired, badSig, none, otherIss, `${h}.___.x`]) {
       const res = await fetch(`${gw.url}/jwt/me`, { headers: { authorization: `Bearer ${token}` } });
       expect(res.status).toBe(401);
       expect(res.headers.get("www-authenticate")).toContain('error="invalid_token"');
@@ -202,5 +216,86 @@ describe("API keys and consumers", () => {
     expect(await send(a)).toBe(200);
     expect(await send(a)).toBe(429);
     expect(await send(b)).toBe(200);
+  });
+});
+
+/** RFC 6750 §3 / RFC 9110 §11.6.1: scheme, realm, then auth-params whose quoted values hold no '"', '\\' or controls. */
+const WELL_FORMED = /^(Bearer|ApiKey) realm="gateway"(, [a-z_]+="[\x20\x21\x23-\x5b\x5d-\x7e]*")*$/;
+const get = (path: string, headers: Record<string, string> = {}) => fetch(`${gw.url}${path}`, { headers });
+async function refusal(res: Response): Promise<{ status: number; error: string; challenges: string[] }> {
+  const body = (await res.json()) as { error: string };
+  // Two challenges arrive as two fields; Headers joins them with ", " before each scheme.
+  const challenges = (res.headers.get("www-authenticate") ?? "").split(/, (?=Bearer |ApiKey )/).filter(Boolean);
+  for (const c of challenges) expect(c).toMatch(WELL_FORMED);
+  return { status: res.status, error: body.error, challenges };
+}
+
+describe("RFC 6750 §3 responses through the gateway", () => {
+  test("missing → 401 bare challenge; bad token → 401 invalid_token; both well-formed", async () => {
+    const missing = await refusal(await get("/jwt/x"));
+    expect(missing).toEqual({ status: 401, error: "unauthorized", challenges: ['Bearer realm="gateway"'] });
+    const bad = await refusal(await get("/jwt/x", { authorization: "Bearer a.b.c" }));
+    expect(bad.status).toBe(401);
+    expect(bad.challenges).toEqual(['Bearer realm="gateway", error="invalid_token", error_description="malformed token"']);
+  });
+
+  test("malformed requests → 400 invalid_request: token sent two ways, tab after the scheme, not token68", async () => {
+    const token = await hs({ sub: "u", roles: ["user"] });
+    for (const [path, authorization] of [
+      [`/jwt/x?access_token=${token}`, `Bearer ${token}`],
+      ["/jwt/x", `Bearer\t${token}`],
+      ["/jwt/x", `Bearer ${token} ${token}`],
+    ] as const) {
+      const res = await get(path, { authorization });
+      const text = await res.clone().text();
+      const r = await refusal(res);
+      expect(r.status).toBe(400);
+      expect(r.error).toBe("invalid_request");
+      expect(r.challenges[0]).toContain('error="invalid_request"');
+      expect(text).not.toContain(token);
+    }
+  });
+
+  test("lower-case scheme works; an oversized token is 401 invalid_token", async () => {
+    const token = await hs({ sub: "u", roles: ["user"] });
+    expect((await get("/jwt/x", { authorization: `bearer ${token}` })).status).toBe(200);
+    const big = await refusal(await get("/jwt/x", { authorization: `Bearer ${"a".repeat(9000)}` }));
+    expect(big.status).toBe(401);
+    expect(big.challenges[0]).toContain('error_description="token too large"');
+  });
+
+  test("insufficient scope → 403 with error and scope", async () => {
+    const r = await refusal(await get("/scoped/x", { authorization: `Bearer ${await hs({ sub: "u", scope: "read:other" })}` }));
+    expect(r.status).toBe(403);
+    expect(r.challenges).toEqual(['Bearer realm="gateway", error="insufficient_scope", error_description="missing required scope", scope="read:things"']);
+    expect((await get("/scoped/x", { authorization: `Bearer ${await hs({ sub: "u", scope: "read:things" })}` })).status).toBe(200);
+  });
+
+  test('auth = "any": token tried first; a present credential that fails is 401 whatever else came along', async () => {
+    const token = await hs({ sub: "jwt-user" });
+    const both = await get("/either/x", { authorization: `Bearer ${token}`, "x-api-key": "key-partner-0123456789" });
+    expect(both.status).toBe(200);
+    expect((await upstreamHeaders(both))["x-user-id"]).toBe("jwt-user");
+    const badToken = await refusal(await get("/either/x", { authorization: "Bearer a.b.c", "x-api-key": "key-partner-0123456789" }));
+    expect([badToken.status, badToken.error]).toEqual([401, "invalid_token"]);
+    const badKey = await refusal(await get("/either/x", { authorization: `Bearer ${token}`, "x-api-key": "nope" }));
+    expect([badKey.status, badKey.error]).toEqual([401, "invalid_api_key"]);
+    const none = await refusal(await get("/either/x"));
+    expect(none.challenges).toEqual(['Bearer realm="gateway"', 'ApiKey realm="gateway", header="x-api-key", query="api_key"']);
+  });
+
+  test("API keys in the query and tokens never reach the access log", async () => {
+    const key = "key-partner-0123456789";
+    const token = await hs({ sub: "logged-user", roles: ["user"] });
+    expect((await get(`/keys/log-probe?api_key=${key}`)).status).toBe(200);
+    expect((await get("/jwt/log-probe", { authorization: `Bearer ${token}` })).status).toBe(200);
+    expect((await get(`/keys/log-probe-bad?api_key=bad-${key}`)).status).toBe(401);
+    const deadline = Date.now() + 3000;
+    while (!gw.stdout().includes("/keys/log-probe-bad") && Date.now() < deadline) await Bun.sleep(20);
+    const log = gw.stdout();
+    expect(log).toContain('"path":"/keys/log-probe"');
+    expect(log).toContain('"path":"/jwt/log-probe"');
+    expect(log).not.toContain(key);
+    for (const part of token.split(".")) expect(log).not.toContain(part);
   });
 });
