@@ -1,4 +1,5 @@
 import { GatewayError } from "../errors.ts";
+import { CLOSE } from "./request-checks.ts";
 
 /**
  * A chunked request body has no length up front: count it as it streams and
@@ -17,7 +18,7 @@ export function limitBody(body: ReadableStream<Uint8Array>, max: number): Readab
       }
       seen += value.byteLength;
       if (seen > max) {
-        const err = new GatewayError("payload_too_large", 413, "request body too large");
+        const err = new GatewayError("payload_too_large", 413, "request body too large", { headers: CLOSE });
         reader.cancel(err).catch(() => {});
         controller.error(err);
         return;

@@ -1,17 +1,16 @@
 import type { Server } from "bun";
-import { GatewayError } from "../errors.ts";
+import type { GatewayError } from "../errors.ts";
 import type { RequestContext } from "../pipeline/context.ts";
-import { forward, type ForwardRequest } from "../proxy/forward.ts";
-import { connectionTokens, filterResponseHeaders } from "../proxy/headers.ts";
+import { httpDate } from "../proxy/headers.ts";
 import type { AccessLog } from "./access-log.ts";
+import { clientAddress } from "./client-ip.ts";
+import { proxy } from "./proxy.ts";
+import { CLOSE, hostProblem } from "./request-checks.ts";
+import { acceptRequestId } from "./request-id.ts";
 import { errorResponse, jsonError, toGatewayError } from "./respond.ts";
 import type { RouteEntry, Snapshot } from "./snapshot.ts";
-import { limitBody } from "./body.ts";
-import { clientAddress } from "./client-ip.ts";
-import { acceptRequestId } from "./request-id.ts";
 
-/** Bodies up to this size are read whole before forwarding (like nginx's client body buffer): one write upstream, and retries can resend them. Larger bodies stream. */
-const BUFFER_BODY_MAX = 64 * 1024;
+export { skippedHeaders } from "./proxy.ts";
 
 /** Mutable per-worker state the handler reads on every request. */
 export interface ServeState {
@@ -23,46 +22,49 @@ export interface ServeState {
   skip: ReadonlySet<string>;
 }
 
-/** Client headers never copied upstream: hop-by-hop (RFC 9110 §7.6.1), framing we redo, and the ones we set. */
-export function skippedHeaders(snapshot: Snapshot): ReadonlySet<string> {
-  const s = new Set([
-    "connection", "keep-alive", "proxy-connection", "proxy-authenticate", "proxy-authorization",
-    "te", "trailer", "transfer-encoding", "upgrade",
-    "host", "content-length",
-    "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip",
-    snapshot.config.server.request_id_header,
-    ...snapshot.stripInbound,
-  ]);
-  if (snapshot.stripAuthorization) s.add("authorization");
-  return s;
-}
-
 export function createHandler(state: ServeState) {
   return function handle(req: Request, server: Server<undefined>): Response | Promise<Response> {
     const snap = state.snapshot;
     const cfg = snap.config.server;
     const url = req.url;
-    // req.url is absolute ("http://host[:port]/path?q") and already dot-segment normalized by Bun.
-    const hostStart = url.charCodeAt(4) === 115 /* "s" */ ? 8 : 7;
+    // req.url is "http://host[:port]/path?q", dot-segment normalized by Bun; just "/path?q" when
+    // Bun could not use the Host (absent on HTTP/1.0, or invalid: then hostProblem() refuses it).
+    const hostStart = url.charCodeAt(0) !== 104 /* "h" */ ? 0 : url.charCodeAt(4) === 115 /* "s" */ ? 8 : 7;
     let pathStart = url.indexOf("/", hostStart);
     if (pathStart < 0) pathStart = url.length;
     const q = url.indexOf("?", pathStart);
     const path = pathStart === url.length ? "/" : q < 0 ? url.slice(pathStart) : url.slice(pathStart, q);
     const ridHeader = cfg.request_id_header;
     const requestId = acceptRequestId(req.headers.get(ridHeader));
+    const method = req.method;
+
+    // What Bun's parser passes but must not be forwarded (request-checks.ts); each answer closes the connection.
+    const bad = hostProblem(req.headers.get("host"));
+    if (bad !== null) return early(state, req, server, path, jsonError(400, "bad_request", bad, requestId, ridHeader, CLOSE), requestId);
+    // A fragment is not part of a request-target (RFC 9112 §3.2); Bun keeps it, an upstream would cut it off.
+    if (url.indexOf("#", pathStart) >= 0) {
+      return early(state, req, server, path, jsonError(400, "bad_request", "invalid request target", requestId, ridHeader, CLOSE), requestId);
+    }
+    // No tunnels (RFC 9110 §9.3.6): refused before any route or upstream is involved.
+    if (method === "CONNECT") {
+      return early(state, req, server, path, jsonError(501, "not_implemented", "CONNECT is not supported", requestId, ridHeader, CLOSE), requestId);
+    }
 
     if (path === cfg.health_path) {
       // Load-balancer probes are not logged: they would drown the log.
       return state.draining
         ? jsonError(503, "draining", "gateway is shutting down", requestId, ridHeader)
-        : new Response('{"status":"ok"}', { headers: { "content-type": "application/json", [ridHeader]: requestId } });
+        : new Response('{"status":"ok"}', {
+            headers: method === "HEAD"
+              ? { "content-type": "application/json", [ridHeader]: requestId, date: httpDate() }
+              : { "content-type": "application/json", [ridHeader]: requestId },
+          });
     }
     if (url.length - pathStart > cfg.max_url_length) {
       return early(state, req, server, path, jsonError(414, "uri_too_long", "request target too long", requestId, ridHeader), requestId);
     }
     const hostPort = url.slice(hostStart, pathStart);
     const host = stripPort(hostPort);
-    const method = req.method;
     const match = snap.router.find(method, host, path);
     if (match === null) {
       return early(state, req, server, path, jsonError(404, "not_found", "no route matches this request", requestId, ridHeader), requestId);
@@ -99,6 +101,8 @@ export function createHandler(state: ServeState) {
 /** Answers given before a route was chosen still get their log line. */
 function early(state: ServeState, req: Request, server: Server<undefined>, path: string, res: Response, requestId: string): Response {
   if (state.draining) res.headers.set("connection", "close");
+  // Bun adds Date to every response but one to HEAD (RFC 9110 §6.6.1: an origin with a clock MUST send it).
+  if (req.method === "HEAD") res.headers.set("date", httpDate());
   state.log?.log({
     request_id: requestId,
     method: req.method,
@@ -160,6 +164,7 @@ function finish(state: ServeState, ctx: RequestContext, entry: RouteEntry, answe
   }
   if (ctx.responseHeaders !== null) for (const [k, v] of ctx.responseHeaders) res.headers.set(k, v);
   if (state.draining) res.headers.set("connection", "close");
+  if (ctx.method === "HEAD" && !res.headers.has("date")) res.headers.set("date", httpDate());
   if (ctx.cleanups !== null) res = releaseWhenDone(ctx, res);
   state.log?.log({
     request_id: ctx.requestId,
@@ -201,81 +206,6 @@ async function continueAsync(
     if (r) return r;
   }
   return undefined;
-}
-
-async function proxy(state: ServeState, ctx: RequestContext, entry: RouteEntry, hostPort: string): Promise<Response> {
-  const snap = state.snapshot;
-  const cfg = snap.config.server;
-  const req = ctx.req;
-  const headers = req.headers;
-  const skip = state.skip;
-  const connection = connectionTokens(headers.get("connection"));
-
-  // Client headers, minus the ones we own; their size is checked here, in the one pass over them.
-  let block = "";
-  let size = 0;
-  // toJSON (one native call, names lower-cased) measured 20 % faster than iterating entries.
-  const all = headers.toJSON() as Record<string, string | string[]>;
-  for (const name in all) {
-    const value = all[name]!;
-    const text = typeof value === "string" ? value : value.join(", ");
-    size += name.length + text.length + 4;
-    if (skip.has(name) || (connection !== null && connection.has(name))) continue;
-    block += `${name}: ${text}\r\n`;
-  }
-  if (size > cfg.max_header_size) throw new GatewayError("headers_too_large", 431, "request headers too large");
-
-  // RFC 7239 predecessors, as nginx sets them. A client's own X-Forwarded-* is believed only from a trusted proxy.
-  const trusted = snap.trustedProxies.has(ctx.peerIp);
-  const xff = trusted ? headers.get("x-forwarded-for") : null;
-  block += `x-forwarded-for: ${xff ? `${xff}, ${ctx.peerIp}` : ctx.peerIp}\r\n`;
-  block += `x-forwarded-proto: ${(trusted && headers.get("x-forwarded-proto")) || state.scheme}\r\n`;
-  block += `x-forwarded-host: ${(trusted && headers.get("x-forwarded-host")) || hostPort}\r\n`;
-  block += `x-real-ip: ${ctx.clientIp}\r\n${cfg.request_id_header}: ${ctx.requestId}\r\n`;
-  if (ctx.upstreamHeaders !== null) for (const [k, v] of ctx.upstreamHeaders) block += `${k}: ${v}\r\n`;
-
-  // Body framing is ours to choose (RFC 9112 §6): Content-Length when known, else chunked.
-  let body: ForwardRequest["body"] = null;
-  let replayable = true;
-  const cl = headers.get("content-length");
-  if (cl !== null) {
-    const n = Number(cl);
-    if (n > cfg.max_body_size) throw new GatewayError("payload_too_large", 413, "request body too large");
-    if (n > 0) {
-      block += `content-length: ${n}\r\n`;
-      if (n <= BUFFER_BODY_MAX) body = await req.bytes();
-      else {
-        body = req.body;
-        replayable = false;
-      }
-    } else if (req.method === "POST" || req.method === "PUT" || req.method === "PATCH") {
-      block += "content-length: 0\r\n";
-    }
-  } else if (req.body !== null && headers.has("transfer-encoding")) {
-    block += "transfer-encoding: chunked\r\n";
-    body = limitBody(req.body, cfg.max_body_size);
-    replayable = false;
-  }
-
-  const path = entry.stripPrefix && ctx.path.startsWith(entry.stripPrefix) ? ctx.path.slice(entry.stripPrefix.length) || "/" : ctx.path;
-  const up = await forward(ctx, entry.binding, {
-    requestLine: `${ctx.method} ${path.charCodeAt(0) === 47 ? path : `/${path}`}${ctx.query} HTTP/1.1\r\n`,
-    headerBlock: block,
-    clientHost: hostPort,
-    body,
-    replayable,
-    idempotencyKey: headers.has("idempotency-key"),
-    routeTimeout: entry.config.timeout,
-  });
-  // Gateway headers (request id, RateLimit fields) go in at construction: mutating a
-  // finished Response's headers costs more. Same-named upstream headers give way.
-  const own = ctx.responseHeaders;
-  ctx.responseHeaders = null;
-  const out = filterResponseHeaders(up.headers, own);
-  out.push([cfg.request_id_header, ctx.requestId]);
-  if (own !== null) for (let i = 0; i < own.length; i++) out.push(own[i]!);
-  // The reason phrase is not forwarded: it carries no semantics (RFC 9112 §4) and Bun supplies the standard one.
-  return new Response(up.bodyBytes ?? up.body, { status: up.status, headers: out });
 }
 
 /** Run the context's cleanups once, when the body has been sent or the client went away. */

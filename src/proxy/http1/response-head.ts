@@ -92,6 +92,9 @@ export function parseResponseHead(s: string): ResponseHead | string {
     }
     pos = eol + 2;
   }
+  // §6.3 rule 3: TE would override CL, but the pair "ought to be handled as an error"
+  // (a smuggling or splitting attempt); we answer 502 rather than guess.
+  if (head.transferEncoding && head.contentLength >= 0) return "both transfer-encoding and content-length";
   return head;
 }
 
@@ -111,12 +114,11 @@ export function bodyKindOf(head: ResponseHead, isHeadRequest: boolean): BodyKind
 /**
  * Whether the connection may carry another request after this response:
  * HTTP/1.1 unless `Connection: close`; HTTP/1.0 only with keep-alive
- * (RFC 9112 §9.3); never when both Transfer-Encoding and Content-Length came
- * (§6.3 rule 3: the connection MUST be closed after it).
+ * (RFC 9112 §9.3). (Transfer-Encoding with Content-Length, after which §6.3
+ * rule 3 says close, never gets here: parseResponseHead refuses it.)
  */
 export function mayReuse(head: ResponseHead): boolean {
   if (head.connectionClose) return false;
-  if (head.transferEncoding && head.contentLength >= 0) return false;
   return head.minor === 1 || head.connectionKeepAlive;
 }
 

@@ -105,6 +105,12 @@ describe("Content-Length (RFC 9110 §8.6)", () => {
   test("rejects conflicting fields", () => {
     expect(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\n")).toBe("invalid content-length");
   });
+
+  test("rejects Transfer-Encoding with Content-Length, whatever the coding (§6.3 rule 3: ought to be an error)", () => {
+    const both = "both transfer-encoding and content-length";
+    expect(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")).toBe(both);
+    expect(parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n")).toBe(both);
+  });
 });
 
 describe("framing (RFC 9112 §6.3)", () => {
@@ -117,16 +123,14 @@ describe("framing (RFC 9112 §6.3)", () => {
     expect(kind("HTTP/1.1 103 Early Hints\r\nContent-Length: 10\r\n\r\n")).toBe(BODY_NONE);
   });
 
-  test("chunked when it is the final coding; Transfer-Encoding beats Content-Length", () => {
+  test("chunked when it is the final coding", () => {
     expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")).toBe(BODY_CHUNKED);
     expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n")).toBe(BODY_CHUNKED);
     expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n")).toBe(BODY_CHUNKED);
-    expect(kind("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")).toBe(BODY_CHUNKED);
   });
 
   test("any other final coding is read until close", () => {
     expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n")).toBe(BODY_UNTIL_CLOSE);
-    expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n")).toBe(BODY_UNTIL_CLOSE);
     expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n")).toBe(BODY_UNTIL_CLOSE);
   });
 
@@ -147,8 +151,5 @@ describe("connection reuse (RFC 9112 §9.3)", () => {
   test("HTTP/1.0 persists only with keep-alive", () => {
     expect(reuse("HTTP/1.0 200 OK\r\nContent-Length: 0\r\n\r\n")).toBe(false);
     expect(reuse("HTTP/1.0 200 OK\r\nConnection: keep-alive\r\nContent-Length: 0\r\n\r\n")).toBe(true);
-  });
-  test("Transfer-Encoding with Content-Length closes", () => {
-    expect(reuse("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 5\r\n\r\n")).toBe(false);
   });
 });
