@@ -37,7 +37,7 @@ export class ResponseHead {
   headers: [string, string][] = [];
   /** -1 without Content-Length. */
   contentLength = -1;
-  /** Any Transfer-Encoding field seen. */
+  /** A Transfer-Encoding field was seen (it can only be `chunked`: parseResponseHead refuses others). */
   transferEncoding = false;
   /** The final transfer coding is chunked (RFC 9112 §6.3 rule 4). */
   chunked = false;
@@ -83,9 +83,10 @@ export function parseResponseHead(s: string): ResponseHead | string {
       }
     } else if (len === 17) {
       if (nameIs(s, pos, "transfer-encoding")) {
+        // Several fields combine into one list (RFC 9110 §5.3): count every coding.
+        if (!onlyChunked(value) || head.transferEncoding) return "unsupported transfer coding";
         head.transferEncoding = true;
-        // Several fields combine into one list (RFC 9110 §5.3); only the last coding counts.
-        head.chunked = finalCodingIsChunked(value);
+        head.chunked = true;
       }
     } else if (len === 10) {
       if (nameIs(s, pos, "connection")) readConnection(head, value);
@@ -145,12 +146,22 @@ function parseContentLength(v: string): number {
   return n;
 }
 
-function finalCodingIsChunked(v: string): boolean {
-  let end = v.length;
-  while (end > 0 && (isOws(v.charCodeAt(end - 1)) || v.charCodeAt(end - 1) === 44)) end--;
-  let start = v.lastIndexOf(",", end - 1) + 1;
-  while (start < end && isOws(v.charCodeAt(start))) start++;
-  return end - start === 7 && v.slice(start, end).toLowerCase() === "chunked";
+/**
+ * Whether a Transfer-Encoding value is the one coding we forward: `chunked`,
+ * alone (empty list members aside, RFC 9110 §5.6.1). Any other coding (gzip,
+ * or chunked applied twice) is refused with 502 rather than read until close:
+ * Transfer-Encoding is hop-by-hop, so forwarding the bytes without it would
+ * hand the client a body still coded and no label saying so.
+ */
+function onlyChunked(v: string): boolean {
+  let seen = 0;
+  for (const raw of v.split(",")) {
+    const t = raw.trim();
+    if (t === "") continue;
+    if (t.length !== 7 || t.toLowerCase() !== "chunked") return false;
+    seen++;
+  }
+  return seen === 1;
 }
 
 function readConnection(head: ResponseHead, v: string): void {

@@ -109,7 +109,8 @@ describe("Content-Length (RFC 9110 §8.6)", () => {
   test("rejects Transfer-Encoding with Content-Length, whatever the coding (§6.3 rule 3: ought to be an error)", () => {
     const both = "both transfer-encoding and content-length";
     expect(parseResponseHead("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")).toBe(both);
-    expect(parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n")).toBe(both);
+    expect(parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nContent-Length: 3\r\n\r\n")).toBe(both);
+    expect(parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nContent-Length: 3\r\n\r\n")).toBe("unsupported transfer coding");
   });
 });
 
@@ -123,15 +124,18 @@ describe("framing (RFC 9112 §6.3)", () => {
     expect(kind("HTTP/1.1 103 Early Hints\r\nContent-Length: 10\r\n\r\n")).toBe(BODY_NONE);
   });
 
-  test("chunked when it is the final coding", () => {
+  test("chunked, alone, in any case", () => {
     expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n")).toBe(BODY_CHUNKED);
-    expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, Chunked\r\n\r\n")).toBe(BODY_CHUNKED);
-    expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n")).toBe(BODY_CHUNKED);
+    expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: Chunked\r\n\r\n")).toBe(BODY_CHUNKED);
+    expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: , chunked ,\r\n\r\n")).toBe(BODY_CHUNKED);
   });
 
-  test("any other final coding is read until close", () => {
-    expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked, gzip\r\n\r\n")).toBe(BODY_UNTIL_CLOSE);
-    expect(kind("HTTP/1.1 200 OK\r\nTransfer-Encoding: xchunked\r\n\r\n")).toBe(BODY_UNTIL_CLOSE);
+  test("any other coding is refused: it could not be forwarded without its (hop-by-hop) label", () => {
+    for (const te of ["gzip, Chunked", "chunked, gzip", "xchunked", "chunked, chunked", "gzip", ""]) {
+      expect(parseResponseHead(`HTTP/1.1 200 OK\r\nTransfer-Encoding: ${te}\r\n\r\n`)).toBe("unsupported transfer coding");
+    }
+    expect(parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip\r\nTransfer-Encoding: chunked\r\n\r\n")).toBe("unsupported transfer coding");
+    expect(parseResponseHead("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n")).toBe("unsupported transfer coding");
   });
 
   test("Content-Length, zero, or until close", () => {
