@@ -99,6 +99,16 @@ export function queryParam(query: string, name: string): string | null {
  * access logs and anything else that records the request target when API keys
  * are accepted in the query (AuthConfig.api_key_query).
  */
+/** The raw query ("?a=1&k=2" or "") without every `name` parameter; "" when nothing is left. */
+export function removeQueryParam(query: string, name: string): string {
+  if (query.indexOf(name) < 0) return query;
+  const kept = query
+    .slice(query.charCodeAt(0) === 63 ? 1 : 0)
+    .split("&")
+    .filter((p) => p !== name && !p.startsWith(name + "="));
+  return kept.length === 0 ? "" : "?" + kept.join("&");
+}
+
 export function redactQueryParam(query: string, name: string): string {
   if (query.indexOf(name) < 0) return query;
   const lead = query.charCodeAt(0) === 63 ? "?" : "";

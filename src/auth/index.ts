@@ -11,7 +11,7 @@ export { allocateAuthShared, createAuthRuntime, type AuthRuntime } from "./runti
 export { createAuthPolicy } from "./policy.ts";
 export { bearerToken, MALFORMED_BEARER } from "./bearer.ts";
 export { identityHeaderNames, type Grant } from "./identity.ts";
-export { queryParam, redactQueryParam } from "./api-keys.ts";
+export { queryParam, redactQueryParam, removeQueryParam } from "./api-keys.ts";
 export { RevocationSet, type RevocationKind } from "./revocation.ts";
 export { startRevocationSync, type RevocationController, type RevocationSyncOptions } from "./revocation-sync.ts";
 export type { AuthFailure } from "./failures.ts";

@@ -8,7 +8,7 @@
  * of jwks_url, secret, public_key; algorithms required (see jwt-keys.ts).
  *
  * [auth] defaults: api_key_header "x-api-key", api_key_query none,
- * strip_authorization false, forward_claims {}, revoked_jtis [],
+ * strip_authorization false, strip_api_key false, forward_claims {}, revoked_jtis [],
  * revoked_api_keys [], token_cache_size 10000.
  */
 
@@ -142,6 +142,7 @@ export function normalizeAuth(ctx: NormalizeContext, raw: Loose<RawAuth> | undef
       a.api_key_header === undefined ? "x-api-key" : readHeaderName(ctx, a.api_key_header, ["auth", "api_key_header"]),
     api_key_query: a.api_key_query ?? null,
     strip_authorization: a.strip_authorization ?? false,
+    strip_api_key: a.strip_api_key ?? false,
     forward_claims,
     revoked_jtis: values(a.revoked_jtis),
     revoked_api_keys: values(a.revoked_api_keys),

@@ -218,6 +218,7 @@ export const AuthSchema = table({
   api_key_header: opt(NonEmpty),
   api_key_query: opt(NonEmpty),
   strip_authorization: opt(Bool),
+  strip_api_key: opt(Bool),
   forward_claims: opt(Type.Record(Type.String(), Str, { errorMessage: "expected a table of claim = \"header\"" })),
   revoked_jtis: opt(StrList),
   revoked_api_keys: opt(StrList),

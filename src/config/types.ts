@@ -205,6 +205,8 @@ export interface AuthConfig {
   api_key_query: string | null;
   /** Remove Authorization before forwarding; default false. */
   strip_authorization: boolean;
+  /** Remove the API key (its header, and its query parameter when api_key_query is set) before forwarding; default false. */
+  strip_api_key: boolean;
   /** Claim name → header name forwarded to upstreams on success. */
   forward_claims: Record<string, string>;
   /** Revoked JWT ids. */

@@ -1,3 +1,4 @@
+import { removeQueryParam } from "../auth/index.ts";
 import { GatewayError } from "../errors.ts";
 import type { RequestContext } from "../pipeline/context.ts";
 import { forward, type ForwardRequest } from "../proxy/forward.ts";
@@ -25,6 +26,7 @@ export function skippedHeaders(snapshot: Snapshot): ReadonlySet<string> {
     ...snapshot.stripInbound,
   ]);
   if (snapshot.stripAuthorization) s.add("authorization");
+  if (snapshot.config.auth.strip_api_key) s.add(snapshot.config.auth.api_key_header);
   return s;
 }
 
@@ -113,8 +115,9 @@ export async function proxy(state: ServeState, ctx: RequestContext, entry: Route
   }
 
   const path = entry.stripPrefix && ctx.path.startsWith(entry.stripPrefix) ? ctx.path.slice(entry.stripPrefix.length) || "/" : ctx.path;
+  const query = snap.stripKeyQuery === null || ctx.query === "" ? ctx.query : removeQueryParam(ctx.query, snap.stripKeyQuery);
   const up = await forward(ctx, entry.binding, {
-    requestLine: `${method} ${path.charCodeAt(0) === 47 ? path : `/${path}`}${ctx.query} HTTP/1.1\r\n`,
+    requestLine: `${method} ${path.charCodeAt(0) === 47 ? path : `/${path}`}${query} HTTP/1.1\r\n`,
     headerBlock: block,
     clientHost: hostPort,
     body,

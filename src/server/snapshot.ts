@@ -21,6 +21,8 @@ export interface Snapshot {
   readonly stripInbound: ReadonlySet<string>;
   /** Remove Authorization before forwarding. */
   readonly stripAuthorization: boolean;
+  /** The API-key query parameter to remove before forwarding (auth.strip_api_key with api_key_query), or null. */
+  readonly stripKeyQuery: string | null;
   readonly upstreams: ReadonlyMap<string, UpstreamBinding>;
   /** Wait (bounded) for what the first requests need: strict-mode Redis, JWKS keys. */
   ready(timeoutMs: number): Promise<void>;
@@ -54,6 +56,7 @@ export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, cl
     trustedProxies: compileCidrs(config.server.trusted_proxies),
     stripInbound: new Set(runtimes.identityHeaders),
     stripAuthorization: config.auth.strip_authorization,
+    stripKeyQuery: config.auth.strip_api_key ? config.auth.api_key_query : null,
     upstreams,
     ready: runtimes.ready,
     dispose: runtimes.dispose,

@@ -5,6 +5,7 @@ import {
   createAuthRuntime,
   queryParam,
   redactQueryParam,
+  removeQueryParam,
   RevocationSet,
   type AuthRuntime,
 } from "../../src/auth/index.ts";
@@ -156,5 +157,13 @@ describe("queryParam / redactQueryParam", () => {
     expect(redactQueryParam(`?a=1&api_key=${KEY}&b=api_key`, "api_key")).toBe("?a=1&api_key=REDACTED&b=api_key");
     expect(redactQueryParam("api_key=x&api_key", "api_key")).toBe("api_key=REDACTED&api_key=REDACTED");
     expect(redactQueryParam("?a=1", "api_key")).toBe("?a=1");
+  });
+
+  test("removeQueryParam drops every copy of the parameter, keeps the rest in order", () => {
+    expect(removeQueryParam(`?a=1&api_key=${KEY}&b=api_key`, "api_key")).toBe("?a=1&b=api_key");
+    expect(removeQueryParam("?api_key=x&api_key", "api_key")).toBe("");
+    expect(removeQueryParam("?api_key_2=x&xapi_key=y", "api_key")).toBe("?api_key_2=x&xapi_key=y");
+    expect(removeQueryParam("?a=1", "api_key")).toBe("?a=1");
+    expect(removeQueryParam("", "api_key")).toBe("");
   });
 });

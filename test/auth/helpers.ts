@@ -39,6 +39,7 @@ export function authConfig(p: Partial<AuthConfig> = {}): AuthConfig {
     api_key_header: "x-api-key",
     api_key_query: null,
     strip_authorization: false,
+    strip_api_key: false,
     forward_claims: {},
     revoked_jtis: [],
     revoked_api_keys: [],

@@ -299,3 +299,52 @@ describe("RFC 6750 §3 responses through the gateway", () => {
     for (const part of token.split(".")) expect(log).not.toContain(part);
   });
 });
+
+describe("strip_api_key", () => {
+  test("the key reaches no upstream, by header or query; the rest of the query does", async () => {
+    const echo = Bun.serve({
+      port: 0,
+      hostname: "127.0.0.1",
+      fetch: (req) => Response.json({ url: req.url.slice(req.url.indexOf("/", 8)), headers: Object.fromEntries(req.headers) }),
+    });
+    const gw2 = await startGateway(`
+[server]
+listen = "127.0.0.1:0"
+access_log = false
+
+[[upstreams]]
+name = "u"
+targets = [{ url = "http://127.0.0.1:${echo.port}" }]
+
+[auth]
+api_key_query = "api_key"
+strip_api_key = true
+
+[[consumers]]
+name = "partner"
+api_keys = ["key-partner-0123456789"]
+
+[[routes]]
+name = "keys"
+path = "/keys/*"
+upstream = "u"
+auth = "api_key"
+`);
+    try {
+      const byHeader = (await (await fetch(`${gw2.url}/keys/a?x=1`, { headers: { "x-api-key": "key-partner-0123456789" } })).json()) as {
+        url: string;
+        headers: Record<string, string>;
+      };
+      expect(byHeader.url).toBe("/keys/a?x=1");
+      expect(byHeader.headers["x-api-key"]).toBeUndefined();
+      expect(byHeader.headers["x-consumer"]).toBe("partner");
+      const byQuery = (await (await fetch(`${gw2.url}/keys/b?x=1&api_key=key-partner-0123456789&y=2`)).json()) as { url: string };
+      expect(byQuery.url).toBe("/keys/b?x=1&y=2");
+      const only = (await (await fetch(`${gw2.url}/keys/c?api_key=key-partner-0123456789`)).json()) as { url: string };
+      expect(only.url).toBe("/keys/c");
+    } finally {
+      await gw2.stop();
+      echo.stop(true);
+    }
+  });
+});
