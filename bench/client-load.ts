@@ -70,7 +70,7 @@ async function runProxy(kind: string, upstreamPort: number): Promise<void> {
       return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
     };
   } else {
-    const { filterResponseHeaders, HOP_BY_HOP } = await import("../src/proxy/headers.ts");
+    const { forwardedResponse, HOP_BY_HOP } = await import("../src/proxy/headers.ts");
     let client: import("../src/proxy/client.ts").TargetClient;
     if (kind === "fetch-client") {
       const { FetchClient } = await import("../src/proxy/fetch-client.ts");
@@ -108,7 +108,8 @@ async function runProxy(kind: string, upstreamPort: number): Promise<void> {
         signal: req.signal,
       });
       // bodyBytes: the whole body when it came with the head (see src/proxy/client.ts).
-      return new Response(up.bodyBytes ?? up.body, { status: up.status, statusText: up.statusText, headers: filterResponseHeaders(up.headers) });
+      const bytes = up.bodyBytes ?? null;
+      return forwardedResponse(up.status, up.headers, bytes ?? up.body, bytes !== null, []);
     };
   }
   const server = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: handler });

@@ -62,30 +62,62 @@ export function isSafeFieldValue(v: string): boolean {
 }
 
 /**
- * Upstream response header pairs minus hop-by-hop fields, ready for
- * `new Response(body, { headers })`. `replaced`: headers the gateway sets
- * itself; upstream copies of those names are dropped. Adds our Via entry
- * (RFC 9110 §7.6.3) and a Date when the upstream sent none (§6.6.1: a
- * recipient with a clock MUST add one to a response it forwards).
+ * The client's response for an upstream answer: its status and body, then
+ * its header fields minus hop-by-hop ones (§7.6.1) and minus the names in
+ * `own`, then our Via entry (RFC 9110 §7.6.3), a Date when the upstream sent
+ * none (§6.6.1: a recipient with a clock MUST add one to a response it
+ * forwards), then `own` (request id, RateLimit fields), which win.
+ *
+ * `bodyBytes`: the whole body, when it came with the head. Bun then sets
+ * Content-Length from the bytes themselves, so the upstream's copy (the same
+ * number, the pool checked) is not carried over. Appending fields to a bare
+ * Response measured 0.68 us against 1.15 us for the same fields passed as an
+ * array in the init (bench/RESULTS.md, "Handler").
  */
-export function filterResponseHeaders(pairs: [string, string][], replaced: readonly [string, string][] | null = null): [string, string][] {
+export function forwardedResponse(
+  status: number,
+  pairs: readonly [string, string][],
+  body: Uint8Array | ReadableStream<Uint8Array> | null,
+  bodyIsBytes: boolean,
+  own: readonly [string, string][],
+): Response {
   let connection: Set<string> | null = null;
-  for (const [k, v] of pairs) if (k.length === 10 && k.toLowerCase() === "connection") connection = connectionTokens(v);
-  const ours = replaced === null ? null : new Set(replaced.map((h) => h[0].toLowerCase()));
-  const out: [string, string][] = [];
+  for (let i = 0; i < pairs.length; i++) {
+    const k = pairs[i]![0];
+    if (k.length === 10 && k.toLowerCase() === "connection") connection = connectionTokens(pairs[i]![1]);
+  }
+  const res = new Response(body, { status });
+  const out = res.headers;
   let via: string | undefined;
   let date = false;
-  for (const pair of pairs) {
+  for (let i = 0; i < pairs.length; i++) {
+    const pair = pairs[i]!;
     const lower = pair[0].toLowerCase();
-    if (HOP_BY_HOP.has(lower) || (connection !== null && connection.has(lower)) || (ours !== null && ours.has(lower))) continue;
-    if (lower.length === 3 && lower === "via") {
-      via = via === undefined ? pair[1] : `${via}, ${pair[1]}`;
-      continue;
+    if (HOP_BY_HOP.has(lower) || (connection !== null && connection.has(lower)) || isOwn(own, lower)) continue;
+    switch (lower.length) {
+      case 3:
+        if (lower === "via") {
+          via = via === undefined ? pair[1] : `${via}, ${pair[1]}`;
+          continue;
+        }
+        break;
+      case 4:
+        if (lower === "date") date = true;
+        break;
+      case 14:
+        if (bodyIsBytes && lower === "content-length") continue;
+        break;
     }
-    if (lower.length === 4 && lower === "date") date = true;
-    out.push(pair);
+    out.append(pair[0], pair[1]);
   }
-  out.push(["via", appendVia(via)]);
-  if (!date) out.push(["date", httpDate()]);
-  return out;
+  out.append("via", appendVia(via));
+  if (!date) out.append("date", httpDate());
+  for (let i = 0; i < own.length; i++) out.append(own[i]![0], own[i]![1]);
+  return res;
+}
+
+/** `own` is a handful of lower-case names: a scan beats building a Set per response. */
+function isOwn(own: readonly [string, string][], lower: string): boolean {
+  for (let i = 0; i < own.length; i++) if (own[i]![0] === lower) return true;
+  return false;
 }

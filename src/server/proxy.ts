@@ -2,7 +2,7 @@ import { removeQueryParam } from "../auth/index.ts";
 import { GatewayError } from "../errors.ts";
 import type { RequestContext } from "../pipeline/context.ts";
 import { forward, type ForwardRequest } from "../proxy/forward.ts";
-import { appendVia, connectionTokens, filterResponseHeaders } from "../proxy/headers.ts";
+import { appendVia, connectionTokens, forwardedResponse } from "../proxy/headers.ts";
 import { limitBody } from "./body.ts";
 import type { ServeState } from "./handler.ts";
 import { answerAsFinalRecipient, CLOSE, contentLength, hiddenBody, maxForwards } from "./request-checks.ts";
@@ -125,13 +125,11 @@ export async function proxy(state: ServeState, ctx: RequestContext, entry: Route
     idempotencyKey: headers.has("idempotency-key"),
     routeTimeout: entry.config.timeout,
   });
-  // Gateway headers (request id, RateLimit fields) go in at construction: mutating a
-  // finished Response's headers costs more. Same-named upstream headers give way.
-  const own = ctx.responseHeaders;
+  // Gateway headers (request id, RateLimit fields) go on last; same-named upstream headers give way.
+  const own = ctx.responseHeaders ?? [];
   ctx.responseHeaders = null;
-  const out = filterResponseHeaders(up.headers, own);
-  out.push([cfg.request_id_header, ctx.requestId]);
-  if (own !== null) for (let i = 0; i < own.length; i++) out.push(own[i]!);
+  own.push([cfg.request_id_header, ctx.requestId]);
   // The reason phrase is not forwarded: it carries no semantics (RFC 9112 §4) and Bun supplies the standard one.
-  return new Response(up.bodyBytes ?? up.body, { status: up.status, headers: out });
+  const bytes = up.bodyBytes ?? null;
+  return forwardedResponse(up.status, up.headers, bytes ?? up.body, bytes !== null, own);
 }
