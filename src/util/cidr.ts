@@ -10,17 +10,29 @@ export interface CidrSet {
 interface Range4 { net: number; mask: number }
 interface Range6 { net: bigint; mask: bigint }
 
+/** Dotted-quad IPv4 (1-3 digits per part, each ≤ 255) as a uint32, or null. One pass over char codes: it runs per request. */
 export function parseIPv4(ip: string): number | null {
-  const parts = ip.split(".");
-  if (parts.length !== 4) return null;
+  const len = ip.length;
+  if (len < 7 || len > 15) return null;
   let n = 0;
-  for (const p of parts) {
-    if (!/^\d{1,3}$/.test(p)) return null;
-    const v = Number(p);
-    if (v > 255) return null;
-    n = n * 256 + v;
+  let part = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < len; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return null;
+      n = n * 256 + part;
+      part = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (++digits > 3) return null;
+      part = part * 10 + (c - 48);
+      if (part > 255) return null;
+    } else return null;
   }
-  return n >>> 0;
+  if (dots !== 3 || digits === 0) return null;
+  return (n * 256 + part) >>> 0;
 }
 
 export function parseIPv6(ip: string): bigint | null {
