@@ -29,17 +29,7 @@ export async function startRedis(): Promise<RedisProcess> {
       ["redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--protected-mode", "no"],
       { stdout: "ignore", stderr: "ignore" },
     );
-    const deadline = Date.now() + 5000;
-    while (Date.now() < deadline) {
-      try {
-        const sock = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } });
-        sock.end();
-        return;
-      } catch {
-        await Bun.sleep(20);
-      }
-    }
-    throw new Error(`redis-server did not start on port ${port}`);
+    await waitForPort(port, "redis-server");
   };
 
   await launch();
