@@ -17,6 +17,8 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 bun install --frozen-lockfile
 bun run build
+# Bun runs TypeScript without checking it; tsc does.
+bun run typecheck
 log="$(mktemp)"
 set +e
 bun test --timeout 30000 2>&1 | tee "$log"
