@@ -42,6 +42,8 @@ export interface RequestContext {
   responseHeaders: [string, string][] | null;
   /** Run exactly once when the exchange ends, whatever the outcome (releases concurrency slots). */
   cleanups: (() => void)[] | null;
+  /** The response body is an upstream stream still arriving (not bytes in hand): cleanups wait for its end. */
+  streamedBody: boolean;
   /** Name of the target that served the request, for the log. */
   target: string | null;
   /** Retries taken. */

@@ -91,6 +91,7 @@ export function createHandler(state: ServeState) {
       upstreamHeaders: null,
       responseHeaders: null,
       cleanups: null,
+      streamedBody: false,
       target: null,
       tries: 0,
     };
@@ -165,7 +166,8 @@ function finish(state: ServeState, ctx: RequestContext, entry: RouteEntry, answe
   if (ctx.responseHeaders !== null) for (const [k, v] of ctx.responseHeaders) res.headers.set(k, v);
   if (state.draining) res.headers.set("connection", "close");
   if (ctx.method === "HEAD" && !res.headers.has("date")) res.headers.set("date", httpDate());
-  if (ctx.cleanups !== null) res = releaseWhenDone(ctx, res);
+  // A body in hand (bytes, an error, a policy's answer) is the end of the exchange; a streamed one ends with its last byte.
+  if (ctx.cleanups !== null) res = ctx.streamedBody ? releaseWhenDone(ctx, res) : (runCleanups(ctx), res);
   state.log?.log({
     request_id: ctx.requestId,
     method: ctx.method,
@@ -208,20 +210,23 @@ async function continueAsync(
   return undefined;
 }
 
-/** Run the context's cleanups once, when the body has been sent or the client went away. */
-function releaseWhenDone(ctx: RequestContext, res: Response): Response {
-  let done = false;
-  const release = () => {
-    if (done) return;
-    done = true;
-    for (const fn of ctx.cleanups!) {
-      try {
-        fn();
-      } catch {
-        // A cleanup that throws must not keep the others from running.
-      }
+/** Run the context's cleanups, each once; a cleanup that throws does not keep the others from running. */
+function runCleanups(ctx: RequestContext): void {
+  const fns = ctx.cleanups;
+  if (fns === null) return;
+  ctx.cleanups = null;
+  for (const fn of fns) {
+    try {
+      fn();
+    } catch {
+      // nothing to do: the slot it held expires with its lease
     }
-  };
+  }
+}
+
+/** Run the context's cleanups once, when the streamed body has been sent or the client went away. */
+function releaseWhenDone(ctx: RequestContext, res: Response): Response {
+  const release = () => runCleanups(ctx);
   ctx.req.signal.addEventListener("abort", release, { once: true });
   if (res.body === null) {
     release();

@@ -131,5 +131,6 @@ export async function proxy(state: ServeState, ctx: RequestContext, entry: Route
   own.push([cfg.request_id_header, ctx.requestId]);
   // The reason phrase is not forwarded: it carries no semantics (RFC 9112 §4) and Bun supplies the standard one.
   const bytes = up.bodyBytes ?? null;
+  ctx.streamedBody = bytes === null && up.body !== null;
   return forwardedResponse(up.status, up.headers, bytes ?? up.body, bytes !== null, own);
 }

@@ -38,6 +38,7 @@ export function testContext(init: ContextInit = {}): RequestContext {
     upstreamHeaders: null,
     responseHeaders: null,
     cleanups: null,
+    streamedBody: false,
     target: null,
     tries: 0,
   };

@@ -12,6 +12,19 @@ beforeAll(() => {
       upstreamHits++;
       const url = new URL(req.url);
       if (url.pathname.startsWith("/slow")) await Bun.sleep(300);
+      if (url.pathname.startsWith("/stream")) {
+        // A body that keeps arriving for ~300 ms after the head: the pool hands it on as a stream.
+        let n = 0;
+        return new Response(
+          new ReadableStream({
+            async pull(c) {
+              if (n++ === 3) return c.close();
+              await Bun.sleep(100);
+              c.enqueue(new TextEncoder().encode(`part ${n}\n`));
+            },
+          }),
+        );
+      }
       return Response.json({ path: url.pathname });
     },
   });
@@ -109,6 +122,26 @@ describe("through the gateway, one machine", () => {
       const second = await burst(`${gw.url}/slow`, 2);
       expect(count(second, 200)).toBe(2);
       await Promise.all(second.map((r) => r.text()));
+    } finally {
+      await gw.stop();
+    }
+  });
+
+  test("concurrency: a streamed body holds its slot to the last byte; a body in hand releases at once", async () => {
+    const gw = await startGateway(config({ limits: '{ algorithm = "concurrency", limit = 1, key = "global" }' }));
+    try {
+      const streaming = await fetch(`${gw.url}/stream`);
+      expect(streaming.status).toBe(200);
+      // Head delivered, body still arriving: the slot is taken.
+      expect((await fetch(`${gw.url}/fast`)).status).toBe(429);
+      expect(await streaming.text()).toBe("part 1\npart 2\npart 3\n");
+      // A small body arrives with the head: sent with its Content-Length, slot freed as it is answered.
+      for (let i = 0; i < 5; i++) {
+        const res = await fetch(`${gw.url}/fast`);
+        expect(res.status).toBe(200);
+        expect(res.headers.get("content-length")).toBe(String(JSON.stringify({ path: "/fast" }).length));
+        await res.text();
+      }
     } finally {
       await gw.stop();
     }
