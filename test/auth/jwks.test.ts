@@ -79,11 +79,14 @@ describe("remote JWKS", () => {
   test("the first request awaits the first fetch; later ones are synchronous", async () => {
     const jwks = server();
     jwks.keys = [A.jwk];
+    // Tokens first: the runtime starts fetching at once, and signing is async (a fetch
+    // could finish during an await and make the first call synchronous).
+    const [t1, t2] = await Promise.all([sign(A), sign(A)]);
     const rt = runtimeFor(issuerConfig({ jwks_url: jwks.url, algorithms: ["RS256"], jwks_refresh: 0 }));
-    const first = rt.jwt!.authenticate(await sign(A));
+    const first = rt.jwt!.authenticate(t1);
     expect(first instanceof Promise).toBe(true);
     expect(((await first) as { failed: boolean }).failed).toBe(false);
-    const second = rt.jwt!.authenticate(await sign(A));
+    const second = rt.jwt!.authenticate(t2);
     expect(second instanceof Promise).toBe(false);
     expect(jwks.fetches).toBe(1);
   });
