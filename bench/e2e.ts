@@ -17,7 +17,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { freePort } from "../test/helpers/ports.ts";
-import { compare, dir, killChildren, nginxConf, option, pin, postScript, requireTools, spawnChild, startStaticUpstream, waitPort } from "./lib.ts";
+import { compare, dir, killChildren, option, pin, postScript, requireTools, spawnChild, startNginxProxy, startStaticUpstream, waitPort } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const args = process.argv.slice(2);
@@ -41,20 +41,7 @@ for (let i = 0; i < TARGETS; i++) {
 
 // nginx as the peer proxy: 1 worker, HTTP/1.1 keep-alive to the upstream, same headers set as the gateway.
 const nginxPort = await freePort();
-const nginxProc = spawnChild([
-  ...pin(0),
-  "nginx",
-  "-c",
-  nginxConf(
-    nginxPort,
-    `upstream backend { ${upstreamPorts.map((p) => `server 127.0.0.1:${p};`).join(" ")} keepalive ${KEEPALIVE}; }
-  server { listen 127.0.0.1:${nginxPort}; keepalive_requests 1000000;
-    location /api/ { proxy_pass http://backend/; proxy_http_version 1.1; proxy_set_header Connection "";
-      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Real-IP $remote_addr;
-      proxy_set_header X-Forwarded-Proto $scheme; proxy_set_header X-Forwarded-Host $http_host; } }`,
-  ),
-]);
-await waitPort(nginxPort);
+const nginxProc = await startNginxProxy(nginxPort, upstreamPorts, KEEPALIVE);
 
 // The gateway, 1 worker, proxy only, same route, access log off like nginx's.
 const gwPort = await freePort();

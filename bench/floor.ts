@@ -10,14 +10,14 @@
  *   floor          Bun.serve + the gateway's pool (src/proxy/http1), request line and Host only
  *   floor+headers  the floor plus client IP, client headers copied, a request id, a lazy abort signal
  *   gateway        ./gateway, 1 worker, proxy only, access log off
- *   nginx          1 worker, upstream keepalive 1024
+ *   nginx          1 worker, upstream keepalive 1024, the gateway's forwarding headers
  * and, apart (no wrk: it is its own load), `bare-client`: 50 Bun.connect
  * keep-alive sockets, one write and one data callback per request (the client half).
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { freePort } from "../test/helpers/ports.ts";
-import { compare, dir, killChildren, nginxConf, option, pin, requireTools, spawnChild, startStaticUpstream, waitPort } from "./lib.ts";
+import { compare, dir, killChildren, option, pin, requireTools, spawnChild, startNginxProxy, startStaticUpstream, waitPort } from "./lib.ts";
 
 const args = process.argv.slice(2);
 const role = option(args, "role", "main");
@@ -120,18 +120,7 @@ if (role === "bare-serve") {
   await waitPort(gwPort);
   targets.push({ name: "gateway", port: gwPort, pid: gw.pid });
   const ngPort = await freePort();
-  const ng = spawnChild([
-    ...pin(0),
-    "nginx",
-    "-c",
-    nginxConf(
-      ngPort,
-      `upstream backend { server 127.0.0.1:${upPort}; keepalive 1024; }
-  server { listen 127.0.0.1:${ngPort}; keepalive_requests 1000000;
-    location /api/ { proxy_pass http://backend/; proxy_http_version 1.1; proxy_set_header Connection ""; } }`,
-    ),
-  ]);
-  await waitPort(ngPort);
+  const ng = await startNginxProxy(ngPort, [upPort]);
   targets.push({ name: "nginx", port: ngPort, pid: ng.pid });
   try {
     console.log(`floor bench ${new Date().toISOString()}: \`bun bench/floor.ts ${args.join(" ")}\`, ${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections\n`);

@@ -70,6 +70,25 @@ http {
   return path;
 }
 
+/**
+ * nginx as the peer proxy on CPU 0: 1 worker, HTTP/1.1 keep-alive to the
+ * upstreams, the same forwarding headers the gateway sets, `/api/` stripped
+ * as the gateway's route does. Resolves once it listens.
+ */
+export async function startNginxProxy(port: number, upstreamPorts: readonly number[], keepalive = 1024): Promise<ReturnType<typeof Bun.spawn>> {
+  const conf = nginxConf(
+    port,
+    `upstream backend { ${upstreamPorts.map((p) => `server 127.0.0.1:${p};`).join(" ")} keepalive ${keepalive}; }
+  server { listen 127.0.0.1:${port}; keepalive_requests 1000000;
+    location /api/ { proxy_pass http://backend/; proxy_http_version 1.1; proxy_set_header Connection "";
+      proxy_set_header X-Forwarded-For $proxy_add_x_forwarded_for; proxy_set_header X-Real-IP $remote_addr;
+      proxy_set_header X-Forwarded-Proto $scheme; proxy_set_header X-Forwarded-Host $http_host; } }`,
+  );
+  const proc = spawnChild([...pin(0), "nginx", "-c", conf]);
+  await waitPort(port);
+  return proc;
+}
+
 /** A static nginx upstream on CPU 1: cheap and steady, so it is never the bottleneck being measured. */
 export async function startStaticUpstream(port: number): Promise<void> {
   const conf = nginxConf(port, `server { listen 127.0.0.1:${port} reuseport; keepalive_requests 1000000; location / { return 200 '{"ok":true,"service":"bench-upstream"}'; } }`);
