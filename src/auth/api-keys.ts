@@ -94,28 +94,24 @@ export function queryParam(query: string, name: string): string | null {
   return null;
 }
 
+/** A query's `&`-separated parts (without the leading "?"), and whether the parameter `name` is the one at hand. */
+const queryParts = (query: string): string[] => (query.charCodeAt(0) === 63 ? query.slice(1) : query).split("&");
+const isParam = (part: string, name: string): boolean => part === name || part.startsWith(name + "=");
+
 /**
  * `query` with every value of parameter `name` replaced by "REDACTED": for
  * access logs and anything else that records the request target when API keys
  * are accepted in the query (AuthConfig.api_key_query).
  */
-/** The raw query ("?a=1&k=2" or "") without every `name` parameter; "" when nothing is left. */
-export function removeQueryParam(query: string, name: string): string {
-  if (query.indexOf(name) < 0) return query;
-  const kept = query
-    .slice(query.charCodeAt(0) === 63 ? 1 : 0)
-    .split("&")
-    .filter((p) => p !== name && !p.startsWith(name + "="));
-  return kept.length === 0 ? "" : "?" + kept.join("&");
-}
-
 export function redactQueryParam(query: string, name: string): string {
   if (query.indexOf(name) < 0) return query;
   const lead = query.charCodeAt(0) === 63 ? "?" : "";
-  const parts = (lead ? query.slice(1) : query).split("&");
-  for (let k = 0; k < parts.length; k++) {
-    const p = parts[k]!;
-    if (p === name || p.startsWith(name + "=")) parts[k] = `${name}=REDACTED`;
-  }
-  return lead + parts.join("&");
+  return lead + queryParts(query).map((p) => (isParam(p, name) ? `${name}=REDACTED` : p)).join("&");
+}
+
+/** The raw query ("?a=1&k=2" or "") without every `name` parameter; "" when nothing is left (auth.strip_api_key). */
+export function removeQueryParam(query: string, name: string): string {
+  if (query.indexOf(name) < 0) return query;
+  const kept = queryParts(query).filter((p) => !isParam(p, name));
+  return kept.length === 0 ? "" : "?" + kept.join("&");
 }

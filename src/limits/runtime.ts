@@ -2,7 +2,7 @@ import type { GatewayConfig, RedisConfig } from "../config/types.ts";
 import { startLagMonitor, type LagMonitor } from "./adaptive.ts";
 import { hashKey } from "./hash.ts";
 import { buildRegistry, type LimitRegistry } from "./registry.ts";
-import { createRedisClient } from "./redis/connection.ts";
+import { createRedisClient } from "../util/redis.ts";
 import { StrictLimiter } from "./redis/strict.ts";
 import { allocateLimiterTable, attachLimiterTable, H_LIVE_INSTANCES, H_REDIS_STATE, REDIS_DOWN, type LimiterTable } from "./slot-table.ts";
 

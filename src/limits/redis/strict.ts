@@ -1,7 +1,6 @@
 import type { RedisConfig } from "../../config/types.ts";
-import type { RedisClient } from "../../util/redis.ts";
 import { effectiveLimit, newDecision, type CompiledLimit, type Decision } from "../algorithms/types.ts";
-import { isReady } from "./connection.ts";
+import { isReady, type RedisClient } from "../../util/redis.ts";
 import { LoadedScript } from "./script.ts";
 import { STRICT_SCRIPT } from "./strict-script.ts";
 

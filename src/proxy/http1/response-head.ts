@@ -37,10 +37,8 @@ export class ResponseHead {
   headers: [string, string][] = [];
   /** -1 without Content-Length. */
   contentLength = -1;
-  /** A Transfer-Encoding field was seen (it can only be `chunked`: parseResponseHead refuses others). */
+  /** Transfer-Encoding: chunked was seen (the only coding parseResponseHead accepts, so the body is chunked). */
   transferEncoding = false;
-  /** The final transfer coding is chunked (RFC 9112 §6.3 rule 4). */
-  chunked = false;
   connectionClose = false;
   connectionKeepAlive = false;
 }
@@ -86,7 +84,6 @@ export function parseResponseHead(s: string): ResponseHead | string {
         // Several fields combine into one list (RFC 9110 §5.3): count every coding.
         if (!onlyChunked(value) || head.transferEncoding) return "unsupported transfer coding";
         head.transferEncoding = true;
-        head.chunked = true;
       }
     } else if (len === 10) {
       if (nameIs(s, pos, "connection")) readConnection(head, value);
@@ -101,13 +98,14 @@ export function parseResponseHead(s: string): ResponseHead | string {
 
 /**
  * How the body is delimited, RFC 9112 §6.3, in the order the rules apply:
- * HEAD, 1xx, 204 and 304 never have one; then Transfer-Encoding (chunked
- * when final, else until close); then Content-Length; else until close.
+ * HEAD, 1xx, 204 and 304 never have one; then Transfer-Encoding (always
+ * chunked here: parseResponseHead refuses any other coding); then
+ * Content-Length; else until close.
  */
 export function bodyKindOf(head: ResponseHead, isHeadRequest: boolean): BodyKind {
   const st = head.status;
   if (isHeadRequest || st < 200 || st === 204 || st === 304) return BODY_NONE;
-  if (head.transferEncoding) return head.chunked ? BODY_CHUNKED : BODY_UNTIL_CLOSE;
+  if (head.transferEncoding) return BODY_CHUNKED;
   if (head.contentLength >= 0) return head.contentLength === 0 ? BODY_NONE : BODY_LENGTH;
   return BODY_UNTIL_CLOSE;
 }

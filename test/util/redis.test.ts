@@ -1,8 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import { Cluster, Redis } from "ioredis";
-import { createRedisClient } from "../../src/limits/redis/connection.ts";
-import { parseRedisUrl } from "../../src/util/redis.ts";
-import { redisConfig } from "./helpers.ts";
+import { createRedisClient, parseRedisUrl } from "../../src/util/redis.ts";
+import { redisConfig } from "../limits/helpers.ts";
 
 describe("redis.url", () => {
   test("unsupported schemes are refused with the key path", () => {
