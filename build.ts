@@ -4,7 +4,7 @@
  * by the same relative path when GATEWAY_COMPILED=1 is baked in.
  */
 const result = await Bun.build({
-  entrypoints: ["./src/main.ts", "./src/server/worker.ts"],
+  entrypoints: ["./src/main.ts", "./src/data/worker.ts"],
   compile: { outfile: "./gateway" },
   minify: true,
   sourcemap: "inline",

@@ -17,8 +17,8 @@
  * Proxies:
  *   fetch        the leanest fetch proxy: request headers passed as they are,
  *                the Response returned as fetch made it (no hop-by-hop care)
- *   fetch-client src/proxy/fetch-client.ts behind the same adapter as the pool
- *   pool         src/proxy/http1/pool.ts (UpstreamPool)
+ *   fetch-client src/client/fetch-client.ts behind the same adapter as the pool
+ *   pool         src/client/http1/pool.ts (UpstreamPool)
  * The adapter is what the gateway's handler does: build the head string,
  * buffer small bodies, filter response headers, new Response(body, init).
  */
@@ -70,13 +70,13 @@ async function runProxy(kind: string, upstreamPort: number): Promise<void> {
       return new Response(res.body, { status: res.status, statusText: res.statusText, headers: res.headers });
     };
   } else {
-    const { forwardedResponse, HOP_BY_HOP } = await import("../src/proxy/headers.ts");
-    let client: import("../src/proxy/client.ts").TargetClient;
+    const { forwardedResponse, HOP_BY_HOP } = await import("../src/data/proxy/headers.ts");
+    let client: import("../src/client/types.ts").TargetClient;
     if (kind === "fetch-client") {
-      const { FetchClient } = await import("../src/proxy/fetch-client.ts");
+      const { FetchClient } = await import("../src/client/fetch-client.ts");
       client = new FetchClient(origin, 2000);
     } else {
-      const { UpstreamPool } = await import("../src/proxy/http1/pool.ts");
+      const { UpstreamPool } = await import("../src/client/http1/pool.ts");
       client = new UpstreamPool({
         host: "127.0.0.1",
         port: upstreamPort,
@@ -107,7 +107,7 @@ async function runProxy(kind: string, upstreamPort: number): Promise<void> {
         readTimeout: 30_000,
         signal: req.signal,
       });
-      // bodyBytes: the whole body when it came with the head (see src/proxy/client.ts).
+      // bodyBytes: the whole body when it came with the head (see src/client/types.ts).
       const bytes = up.bodyBytes ?? null;
       return forwardedResponse(up.status, up.headers, bytes ?? up.body, bytes !== null, []);
     };

@@ -7,7 +7,7 @@
  *
  * Targets:
  *   bare-serve     Bun.serve answering from memory after one `await` (the server half)
- *   floor          Bun.serve + the gateway's pool (src/proxy/http1), request line and Host only
+ *   floor          Bun.serve + the gateway's pool (src/client/http1), request line and Host only
  *   floor+headers  the floor plus client IP, client headers copied, a request id, a lazy abort signal
  *   gateway        ./gateway, 1 worker, proxy only, access log off
  *   nginx          1 worker, upstream keepalive 1024, the gateway's forwarding headers
@@ -32,7 +32,7 @@ if (role === "bare-serve") {
     },
   });
 } else if (role === "floor") {
-  const { UpstreamPool } = await import("../src/proxy/http1/pool.ts");
+  const { UpstreamPool } = await import("../src/client/http1/pool.ts");
   const upPort = Number(option(args, "upstream", "0"));
   const full = option(args, "level", "0") === "1";
   const pool = new UpstreamPool({ host: "127.0.0.1", port: upPort, tls: false, maxConnections: 1024, idleTimeout: 60_000, maxQueue: 1024, queueTimeout: 5000, connectTimeout: 2000 });

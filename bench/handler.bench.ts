@@ -9,11 +9,11 @@
  */
 import { bench, run, summary } from "mitata";
 import { parseConfig } from "../src/config/load.ts";
-import type { TargetClient, UpstreamResponse } from "../src/proxy/client.ts";
-import { ClientRegistry } from "../src/server/clients.ts";
-import { createHandler, skippedHeaders, type ServeState } from "../src/server/handler.ts";
-import { allocateShared } from "../src/server/policies.ts";
-import { compileSnapshot } from "../src/server/snapshot.ts";
+import type { TargetClient, UpstreamResponse } from "../src/client/types.ts";
+import { ClientRegistry } from "../src/data/clients.ts";
+import { createHandler, skippedHeaders, type ServeState } from "../src/data/handler.ts";
+import { allocateShared } from "../src/data/runtimes.ts";
+import { compileSnapshot } from "../src/data/snapshot.ts";
 
 const configText = (route: string) => `[server]
 listen = "127.0.0.1:0"

@@ -5,11 +5,11 @@
  * then load it (wrk) and stop it with Ctrl-C / SIGINT.
  */
 import { loadConfig } from "../src/config/load.ts";
-import { AccessLog } from "../src/server/access-log.ts";
-import { ClientRegistry } from "../src/server/clients.ts";
-import { createHandler, skippedHeaders, type ServeState } from "../src/server/handler.ts";
-import { allocateShared } from "../src/server/policies.ts";
-import { compileSnapshot } from "../src/server/snapshot.ts";
+import { AccessLog } from "../src/data/access-log.ts";
+import { ClientRegistry } from "../src/data/clients.ts";
+import { createHandler, skippedHeaders, type ServeState } from "../src/data/handler.ts";
+import { allocateShared } from "../src/data/runtimes.ts";
+import { compileSnapshot } from "../src/data/snapshot.ts";
 
 const config = await loadConfig(process.argv[2] ?? "config.toml");
 const snapshot = compileSnapshot(config, allocateShared(config, null), new ClientRegistry());

@@ -1,5 +1,5 @@
 /**
- * Unexpected failures are thrown as GatewayError; one boundary (server/respond.ts)
+ * Unexpected failures are thrown as GatewayError; one boundary (data/respond.ts)
  * turns them into JSON. Expected denials (401/403/429) are returned as responses
  * by their policies instead. The `cause` goes to the log, never to the client.
  */

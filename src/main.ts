@@ -5,7 +5,7 @@
  */
 import { loadConfig } from "./config/load.ts";
 import { ConfigError } from "./errors.ts";
-import { startGateway } from "./server/control.ts";
+import { startGateway } from "./control/gateway.ts";
 import { VERSION } from "./version.ts";
 
 const HELP = `gateway ${VERSION}: a Bun-native API gateway

@@ -1,6 +1,6 @@
 import type { AuthConfig, ConsumerConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
-import type { Identity } from "../pipeline/context.ts";
+import type { Identity } from "../policies/context.ts";
 import { ownValue } from "./segments.ts";
 
 /**

@@ -8,7 +8,7 @@
  *               strip Authorization when runtime.stripAuthorization.
  */
 export { allocateAuthShared, createAuthRuntime, type AuthRuntime } from "./runtime.ts";
-export { createAuthPolicy } from "./policy.ts";
+export { createAuthPolicy } from "../policies/auth/policy.ts";
 export { bearerToken, MALFORMED_BEARER } from "./bearer.ts";
 export { identityHeaderNames, type Grant } from "./identity.ts";
 export { queryParam, redactQueryParam, removeQueryParam } from "./api-keys.ts";

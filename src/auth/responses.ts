@@ -1,4 +1,4 @@
-import type { RequestContext } from "../pipeline/context.ts";
+import type { RequestContext } from "../policies/context.ts";
 
 /**
  * The denial responses of the access phase, JSON like every gateway error:

@@ -10,7 +10,7 @@
  * is unchanged (limit ids that survive keep their state), else allocate anew.
  */
 export { allocateLimiterShared, createLimiterRuntime, type LimiterRuntime } from "./runtime.ts";
-export { createRateLimitPolicy } from "./policy.ts";
+export { createRateLimitPolicy } from "../policies/rate-limit/policy.ts";
 export { startLimiterSync, type LimiterSync, type SyncOptions } from "./redis/sync.ts";
 export { allocateLimiterTable, attachLimiterTable, tableStats, type LimiterTable, type TableStats } from "./slot-table.ts";
 export { compileLimit } from "./compile.ts";

@@ -1,5 +1,5 @@
 import type { RateLimitConfig } from "../config/types.ts";
-import type { RequestContext } from "../pipeline/context.ts";
+import type { RequestContext } from "../policies/context.ts";
 import { lagFactor } from "./adaptive.ts";
 import { releaseConcurrency } from "./algorithms/concurrency.ts";
 import { newDecision, type CompiledLimit, type Decision } from "./algorithms/types.ts";

@@ -1,5 +1,5 @@
 import type { TargetConfig, UpstreamConfig } from "../config/types.ts";
-import type { RequestContext } from "../pipeline/context.ts";
+import type { RequestContext } from "../policies/context.ts";
 import { createBalancer, newCandidates, type Balancer, type Candidates, type TargetLoad } from "./balancers/index.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import { T_EWMA_AT, T_EWMA_US, T_FAILURES_LO, T_HEALTH, T_IN_FLIGHT, T_REQUESTS_LO, incrementCounter } from "./layout.ts";

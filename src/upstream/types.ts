@@ -1,5 +1,5 @@
 import type { UpstreamConfig, TargetConfig } from "../config/types.ts";
-import type { RequestContext } from "../pipeline/context.ts";
+import type { RequestContext } from "../policies/context.ts";
 
 /**
  * What the forwarding code needs from an upstream: pick a target, report how

@@ -10,7 +10,7 @@ import { hasQueryToken, isToken68 } from "../../src/auth/bearer.ts";
 import { FAIL } from "../../src/auth/failures.ts";
 import { apiKeyChallenge, bearerErrorChallenge } from "../../src/auth/responses.ts";
 import type { RouteConfig } from "../../src/config/types.ts";
-import type { RequestContext } from "../../src/pipeline/context.ts";
+import type { RequestContext } from "../../src/policies/context.ts";
 import { consumer, errorBody, gatewayConfig, ISSUER, issuerConfig, requestContext, routeConfig, runPolicy } from "./helpers.ts";
 import { SECRET, signJwt } from "./keys.ts";
 

@@ -7,8 +7,8 @@ import type {
   RedisConfig,
   RouteConfig,
 } from "../../src/config/types.ts";
-import type { RequestContext } from "../../src/pipeline/context.ts";
-import type { Policy } from "../../src/pipeline/policy.ts";
+import type { RequestContext } from "../../src/policies/context.ts";
+import type { Policy } from "../../src/policies/types.ts";
 
 export const ISSUER = "https://issuer.test/";
 

@@ -10,7 +10,7 @@ import {
 } from "../../src/auth/index.ts";
 import type { AuthConfig, RouteConfig } from "../../src/config/types.ts";
 import { ConfigError } from "../../src/errors.ts";
-import type { Policy } from "../../src/pipeline/policy.ts";
+import type { Policy } from "../../src/policies/types.ts";
 import { authConfig, consumer, gatewayConfig, ISSUER, issuerConfig, requestContext, routeConfig, runPolicy, upstreamHeader, errorBody } from "./helpers.ts";
 import { SECRET, signJwt } from "./keys.ts";
 

@@ -1,5 +1,5 @@
-import type { Identity, RequestContext } from "../../src/pipeline/context.ts";
-import type { CompiledRoute } from "../../src/pipeline/route.ts";
+import type { Identity, RequestContext } from "../../src/policies/context.ts";
+import type { CompiledRoute } from "../../src/data/route.ts";
 
 export interface ContextInit {
   method?: string;
@@ -14,7 +14,7 @@ export interface ContextInit {
 }
 
 /**
- * A RequestContext as the server builds it (src/server/handler.ts), with a
+ * A RequestContext as the server builds it (src/data/handler.ts), with a
  * real Request behind it, for driving policies and balancers without a socket.
  */
 export function testContext(init: ContextInit = {}): RequestContext {

@@ -4,7 +4,7 @@ import { allocateAuthShared, createAuthRuntime, RevocationSet, startRevocationSy
 import type { RateLimitConfig, RedisConfig } from "../../src/config/types.ts";
 import { allocateLimiterShared, createLimiterRuntime, createRateLimitPolicy, startLimiterSync } from "../../src/limits/index.ts";
 import { H_LIVE_INSTANCES, H_SYNC_ROUNDS } from "../../src/limits/slot-table.ts";
-import type { Policy } from "../../src/pipeline/policy.ts";
+import type { Policy } from "../../src/policies/types.ts";
 import { createRedisClient } from "../../src/util/redis.ts";
 import { consumer as authConsumer, gatewayConfig as authGatewayConfig } from "../auth/helpers.ts";
 import { startCluster, startSentinel, type ClusterSetup, type SentinelSetup } from "../helpers/redis.ts";

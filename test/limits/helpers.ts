@@ -1,6 +1,6 @@
 import { testContext } from "../helpers/context.ts";
 import type { ConsumerConfig, GatewayConfig, RateLimitConfig, RedisConfig, RouteConfig } from "../../src/config/types.ts";
-import type { Identity, RequestContext } from "../../src/pipeline/context.ts";
+import type { Identity, RequestContext } from "../../src/policies/context.ts";
 
 export function limit(p: Partial<RateLimitConfig> & Pick<RateLimitConfig, "algorithm" | "limit">): RateLimitConfig {
   return {

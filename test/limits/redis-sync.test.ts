@@ -2,7 +2,7 @@ import { until } from "../helpers/wait.ts";
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { Redis } from "ioredis";
 import type { RateLimitConfig, RedisConfig } from "../../src/config/types.ts";
-import type { Policy } from "../../src/pipeline/policy.ts";
+import type { Policy } from "../../src/policies/types.ts";
 import { allocateLimiterShared, createLimiterRuntime, createRateLimitPolicy, startLimiterSync, type LimiterRuntime } from "../../src/limits/index.ts";
 import { H_REDIS_STATE, H_SYNC_ROUNDS, REDIS_DOWN, REDIS_UP } from "../../src/limits/slot-table.ts";
 import { startRedis, type RedisProcess } from "../helpers/redis.ts";

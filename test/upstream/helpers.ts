@@ -1,6 +1,6 @@
 import { testContext } from "../helpers/context.ts";
 import type { BalancerName, TargetConfig, UpstreamConfig } from "../../src/config/types.ts";
-import type { RequestContext } from "../../src/pipeline/context.ts";
+import type { RequestContext } from "../../src/policies/context.ts";
 import { allocateUpstreamState, UpstreamStateView } from "../../src/upstream/shared-state.ts";
 import { createUpstreamRuntime, type Upstream } from "../../src/upstream/runtime.ts";
 

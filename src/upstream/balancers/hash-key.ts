@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../pipeline/context.ts";
+import type { RequestContext } from "../../policies/context.ts";
 
 /**
  * Request keys for the hash balancer, compiled once from `hash_key`. Each

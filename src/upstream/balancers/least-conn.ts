@@ -1,5 +1,5 @@
 import type { TargetConfig } from "../../config/types.ts";
-import type { RequestContext } from "../../pipeline/context.ts";
+import type { RequestContext } from "../../policies/context.ts";
 import type { Balancer, Candidates, TargetLoad } from "./types.ts";
 
 /**

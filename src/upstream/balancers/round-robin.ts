@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../pipeline/context.ts";
+import type { RequestContext } from "../../policies/context.ts";
 import type { Balancer, Candidates } from "./types.ts";
 
 /**

@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../pipeline/context.ts";
+import type { RequestContext } from "../../policies/context.ts";
 
 /**
  * The targets a balancer may choose from for this pick: already filtered to

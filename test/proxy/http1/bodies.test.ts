@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import type { Server } from "bun";
 import { GatewayError } from "../../../src/errors.ts";
-import type { UpstreamPool } from "../../../src/proxy/http1/pool.ts";
+import type { UpstreamPool } from "../../../src/client/http1/pool.ts";
 import { get, poolFor, rawServer, readAll, rejection, until, type RawServer } from "./raw-server.ts";
 
 /** Bodies both ways, timeouts, aborts; against raw sockets and against Bun.serve. */

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedDecoder } from "../../../src/proxy/http1/chunked.ts";
+import { CHUNKED_ERROR, CHUNKED_NEED_MORE, ChunkedDecoder } from "../../../src/client/http1/chunked.ts";
 
 /** Decode `wire` fed in pieces of `step` bytes; returns body text and end offset (in the whole input) or the error. */
 function decode(wire: string, step = wire.length): { body: string; end: number; error: string } {

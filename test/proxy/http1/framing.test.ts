@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { GatewayError } from "../../../src/errors.ts";
 import { get, poolFor, rawServer, readAll, rejection, until, type RawServer } from "./raw-server.ts";
-import type { UpstreamPool } from "../../../src/proxy/http1/pool.ts";
+import type { UpstreamPool } from "../../../src/client/http1/pool.ts";
 
 /**
  * Response framing against an upstream that writes exact bytes (RFC 9112 §6),

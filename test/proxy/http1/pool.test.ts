@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { GatewayError } from "../../../src/errors.ts";
-import type { UpstreamPool } from "../../../src/proxy/http1/pool.ts";
+import type { UpstreamPool } from "../../../src/client/http1/pool.ts";
 import { get, poolFor, rawServer, readAll, rejection, until, type RawServer } from "./raw-server.ts";
 
 /** Keep-alive pooling: reuse, idle timeout, limits and queueing, the stale-connection retry. */

@@ -1,5 +1,5 @@
 import type { Socket, TCPSocketListener } from "bun";
-import { UpstreamPool, type PoolOptions } from "../../../src/proxy/http1/pool.ts";
+import { UpstreamPool, type PoolOptions } from "../../../src/client/http1/pool.ts";
 
 /**
  * A TCP upstream that answers with exact bytes, for framing tests the HTTP

@@ -8,7 +8,7 @@ import {
   mayReuse,
   parseResponseHead,
   type ResponseHead,
-} from "../../../src/proxy/http1/response-head.ts";
+} from "../../../src/client/http1/response-head.ts";
 
 function ok(s: string): ResponseHead {
   const h = parseResponseHead(s);

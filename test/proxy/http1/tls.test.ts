@@ -4,7 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
 import { GatewayError } from "../../../src/errors.ts";
-import { UpstreamPool } from "../../../src/proxy/http1/pool.ts";
+import { UpstreamPool } from "../../../src/client/http1/pool.ts";
 import { get, readAll, rejection } from "./raw-server.ts";
 
 /** HTTPS upstream: certificate checked against the given CA, keep-alive over TLS. */

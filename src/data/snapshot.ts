@@ -1,12 +1,12 @@
 import type { GatewayConfig, RouteConfig, UpstreamConfig } from "../config/types.ts";
-import type { RequestContext } from "../pipeline/context.ts";
-import type { Policy } from "../pipeline/policy.ts";
-import type { CompiledRoute } from "../pipeline/route.ts";
-import type { UpstreamBinding } from "../proxy/forward.ts";
+import type { RequestContext } from "../policies/context.ts";
+import type { Policy } from "../policies/types.ts";
+import type { CompiledRoute } from "./route.ts";
+import type { UpstreamBinding } from "./proxy/forward.ts";
 import { Router } from "../router/radix.ts";
 import { compileCidrs, type CidrSet } from "../util/cidr.ts";
 import { ClientRegistry } from "./clients.ts";
-import { buildPolicies, buildRuntimes, type SharedBuffers } from "./policies.ts";
+import { buildPolicies, buildRuntimes, type SharedBuffers } from "./runtimes.ts";
 
 /**
  * Everything a worker needs to serve, compiled once from a validated config.

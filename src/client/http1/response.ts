@@ -1,4 +1,4 @@
-import type { UpstreamResponse } from "../client.ts";
+import type { UpstreamResponse } from "../types.ts";
 
 /**
  * What the pool resolves with. When the whole body came in with the head

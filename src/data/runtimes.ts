@@ -14,7 +14,7 @@ import {
   startLimiterSync,
   type LimiterRuntime,
 } from "../limits/index.ts";
-import type { Policy } from "../pipeline/policy.ts";
+import type { Policy } from "../policies/types.ts";
 import { allocateUpstreamState, createUpstreamRuntimes, startHealthChecks, UpstreamStateView } from "../upstream/index.ts";
 import type { UpstreamRuntime } from "../upstream/types.ts";
 

@@ -1,7 +1,7 @@
 import type { GatewayConfig, TargetConfig, UpstreamConfig } from "../config/types.ts";
-import type { TargetClient } from "../proxy/client.ts";
-import { FetchClient } from "../proxy/fetch-client.ts";
-import { UpstreamPool } from "../proxy/http1/pool.ts";
+import type { TargetClient } from "../client/types.ts";
+import { FetchClient } from "../client/fetch-client.ts";
+import { UpstreamPool } from "../client/http1/pool.ts";
 
 /** Which upstream client a worker uses; `fetch` exists to compare against (bench/RESULTS.md). */
 const CLIENT_KIND = process.env.GATEWAY_UPSTREAM_CLIENT === "fetch" ? "fetch" : "pool";

@@ -1,13 +1,13 @@
-import type { RouteConfig } from "../config/types.ts";
-import { ConfigError } from "../errors.ts";
-import { addUpstreamHeader, type RequestContext } from "../pipeline/context.ts";
-import type { Policy } from "../pipeline/policy.ts";
-import { queryParam } from "./api-keys.ts";
-import { RouteAccess } from "./authorize.ts";
-import { hasQueryToken, isToken68, bearerToken, MALFORMED_BEARER } from "./bearer.ts";
-import { FAIL, type AuthFailure } from "./failures.ts";
-import type { Grant } from "./identity.ts";
-import type { TokenResult } from "./jwt.ts";
+import type { RouteConfig } from "../../config/types.ts";
+import { ConfigError } from "../../errors.ts";
+import { addUpstreamHeader, type RequestContext } from "../context.ts";
+import type { Policy } from "../types.ts";
+import { queryParam } from "../../auth/api-keys.ts";
+import { RouteAccess } from "../../auth/authorize.ts";
+import { hasQueryToken, isToken68, bearerToken, MALFORMED_BEARER } from "../../auth/bearer.ts";
+import { FAIL, type AuthFailure } from "../../auth/failures.ts";
+import type { Grant } from "../../auth/identity.ts";
+import type { TokenResult } from "../../auth/jwt.ts";
 import {
   apiKeyChallenge,
   badRequest,
@@ -16,8 +16,8 @@ import {
   forbidden,
   invalidCredential,
   unauthorized,
-} from "./responses.ts";
-import type { AuthRuntime } from "./runtime.ts";
+} from "../../auth/responses.ts";
+import type { AuthRuntime } from "../../auth/runtime.ts";
 
 type Mode = "jwt" | "api_key" | "any";
 

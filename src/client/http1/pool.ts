@@ -1,11 +1,11 @@
-import type { TargetClient, UpstreamBody, UpstreamRequestOptions, UpstreamResponse } from "../client.ts";
+import type { TargetClient, UpstreamBody, UpstreamRequestOptions, UpstreamResponse } from "../types.ts";
 import type { GatewayError } from "../../errors.ts";
 import { BUSY, CONNECTING, Conn, IDLE, type ConnPool } from "./connection.ts";
 import { TCP_HANDLERS, TLS_HANDLERS } from "./socket-handlers.ts";
 import { aborted, unavailable } from "./errors.ts";
 import { EX_DONE, EX_QUEUED, Exchange, type ExchangeHolder } from "./exchange.ts";
 
-export type { UpstreamResponse } from "../client.ts";
+export type { UpstreamResponse } from "../types.ts";
 
 export interface PoolOptions {
   host: string;

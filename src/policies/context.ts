@@ -1,4 +1,4 @@
-import type { CompiledRoute } from "./route.ts";
+import type { CompiledRoute } from "../data/route.ts";
 
 /** Who the caller is, once an auth policy has said so. */
 export interface Identity {

@@ -8,7 +8,7 @@ import type { GatewayConfig } from "../config/types.ts";
 import { AccessLog } from "./access-log.ts";
 import { ClientRegistry } from "./clients.ts";
 import { createHandler, skippedHeaders, type ServeState } from "./handler.ts";
-import type { SharedBuffers } from "./policies.ts";
+import type { SharedBuffers } from "./runtimes.ts";
 import { compileSnapshot, type Snapshot } from "./snapshot.ts";
 
 declare const self: Worker;

@@ -1,5 +1,5 @@
-import { GatewayError } from "../errors.ts";
-import { CLOSE } from "./request-checks.ts";
+import { GatewayError } from "../../errors.ts";
+import { CLOSE } from "../request-checks.ts";
 
 /**
  * A chunked request body has no length up front: count it as it streams and

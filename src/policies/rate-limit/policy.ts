@@ -1,11 +1,11 @@
-import type { ConsumerConfig, RouteConfig } from "../config/types.ts";
-import { addResponseHeader, onCleanup, type RequestContext } from "../pipeline/context.ts";
-import type { Policy } from "../pipeline/policy.ts";
-import { lagFactor } from "./adaptive.ts";
-import type { CompiledLimit, Decision } from "./algorithms/types.ts";
-import { rateLimitedResponse, rateLimitField, secondsUntil } from "./headers.ts";
-import { compileLimitSet, concurrencyRelease, decideSet, hashSetKeys, mostRestrictive, type LimitSet } from "./limit-set.ts";
-import type { LimiterRuntime } from "./runtime.ts";
+import type { ConsumerConfig, RouteConfig } from "../../config/types.ts";
+import { addResponseHeader, onCleanup, type RequestContext } from "../context.ts";
+import type { Policy } from "../types.ts";
+import { lagFactor } from "../../limits/adaptive.ts";
+import type { CompiledLimit, Decision } from "../../limits/algorithms/types.ts";
+import { rateLimitedResponse, rateLimitField, secondsUntil } from "../../limits/headers.ts";
+import { compileLimitSet, concurrencyRelease, decideSet, hashSetKeys, mostRestrictive, type LimitSet } from "../../limits/limit-set.ts";
+import type { LimiterRuntime } from "../../limits/runtime.ts";
 
 /**
  * The route's rate-limit policy: runs after authentication (the consumer is

@@ -1,12 +1,12 @@
-import { removeQueryParam } from "../auth/index.ts";
-import { GatewayError } from "../errors.ts";
-import type { RequestContext } from "../pipeline/context.ts";
-import { forward, type ForwardRequest } from "../proxy/forward.ts";
-import { appendVia, connectionTokens, forwardedResponse } from "../proxy/headers.ts";
+import { removeQueryParam } from "../../auth/index.ts";
+import { GatewayError } from "../../errors.ts";
+import type { RequestContext } from "../../policies/context.ts";
+import { forward, type ForwardRequest } from "./forward.ts";
+import { appendVia, connectionTokens, forwardedResponse } from "./headers.ts";
 import { limitBody } from "./body.ts";
-import type { ServeState } from "./handler.ts";
-import { answerAsFinalRecipient, CLOSE, contentLength, hiddenBody, maxForwards } from "./request-checks.ts";
-import type { RouteEntry, Snapshot } from "./snapshot.ts";
+import type { ServeState } from "../handler.ts";
+import { answerAsFinalRecipient, CLOSE, contentLength, hiddenBody, maxForwards } from "../request-checks.ts";
+import type { RouteEntry, Snapshot } from "../snapshot.ts";
 
 /** Bodies up to this size are read whole before forwarding (like nginx's client body buffer): one write upstream, and retries can resend them. Larger bodies stream. */
 const BUFFER_BODY_MAX = 64 * 1024;

@@ -1,5 +1,5 @@
 import { GatewayError } from "../errors.ts";
-import type { TargetClient, UpstreamBody, UpstreamRequestOptions, UpstreamResponse } from "./client.ts";
+import type { TargetClient, UpstreamBody, UpstreamRequestOptions, UpstreamResponse } from "./types.ts";
 
 /**
  * TargetClient over Bun's fetch. Simple and correct, but slower than the pooled

@@ -1,16 +1,16 @@
 import type { Server } from "bun";
 import type { GatewayError } from "../errors.ts";
-import type { RequestContext } from "../pipeline/context.ts";
-import { httpDate } from "../proxy/headers.ts";
+import type { RequestContext } from "../policies/context.ts";
+import { httpDate } from "./proxy/headers.ts";
 import type { AccessLog } from "./access-log.ts";
 import { clientAddress } from "./client-ip.ts";
-import { proxy } from "./proxy.ts";
+import { proxy } from "./proxy/terminal.ts";
 import { CLOSE, hostProblem } from "./request-checks.ts";
 import { acceptRequestId } from "./request-id.ts";
 import { errorResponse, jsonError, toGatewayError } from "./respond.ts";
 import type { RouteEntry, Snapshot } from "./snapshot.ts";
 
-export { skippedHeaders } from "./proxy.ts";
+export { skippedHeaders } from "./proxy/terminal.ts";
 
 /** Mutable per-worker state the handler reads on every request. */
 export interface ServeState {

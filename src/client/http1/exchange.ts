@@ -1,4 +1,4 @@
-import type { AbortLike, UpstreamBody, UpstreamRequestOptions, UpstreamResponse } from "../client.ts";
+import type { AbortLike, UpstreamBody, UpstreamRequestOptions, UpstreamResponse } from "../types.ts";
 import type { GatewayError } from "../../errors.ts";
 import { aborted } from "./errors.ts";
 

@@ -6,9 +6,9 @@
 import { loadConfig } from "../config/load.ts";
 import type { GatewayConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
-import { startAdmin, type AdminServer } from "../admin/server.ts";
-import { allocateShared, startControlServices, type ControlServices, type SharedBuffers } from "./policies.ts";
-import type { FromWorker, ToWorker } from "./worker.ts";
+import { startAdmin, type AdminServer } from "./admin.ts";
+import { allocateShared, startControlServices, type ControlServices, type SharedBuffers } from "../data/runtimes.ts";
+import type { FromWorker, ToWorker } from "../data/worker.ts";
 
 export interface Gateway {
   readonly port: number;
@@ -35,7 +35,7 @@ function log(level: "info" | "warn" | "error", msg: string, extra: Record<string
 
 function workerUrl(): string | URL {
   // In the compiled binary the worker is embedded as its own entry point (build.ts) under this path.
-  return process.env.GATEWAY_COMPILED === "1" ? "./server/worker.ts" : new URL("./worker.ts", import.meta.url);
+  return process.env.GATEWAY_COMPILED === "1" ? "./data/worker.ts" : new URL("../data/worker.ts", import.meta.url);
 }
 
 export async function startGateway(configPath: string): Promise<Gateway> {

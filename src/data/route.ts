@@ -1,7 +1,7 @@
 import type { RouteConfig } from "../config/types.ts";
 import type { UpstreamRuntime } from "../upstream/types.ts";
-import type { RequestContext } from "./context.ts";
-import type { Policy } from "./policy.ts";
+import type { RequestContext } from "../policies/context.ts";
+import type { Policy } from "../policies/types.ts";
 
 /** A route as the data plane sees it: config resolved, pipeline compiled. Immutable. */
 export interface CompiledRoute {

@@ -3,7 +3,7 @@ import type { GatewayError } from "../errors.ts";
 /**
  * The forwarding code talks to an upstream target through this interface. Two
  * implementations exist: the pooled HTTP/1.1 client over Bun.connect
- * (src/proxy/http1/) and one over Bun's fetch (src/proxy/fetch-client.ts), kept
+ * (src/client/http1/) and one over Bun's fetch (src/client/fetch-client.ts), kept
  * as the reference the pooled one is measured and tested against.
  */
 export interface UpstreamResponse {

@@ -4,7 +4,7 @@
  * when the head says `Transfer-Encoding: chunked` (RFC 9112 §7.1).
  */
 
-import type { UpstreamBody } from "../client.ts";
+import type { UpstreamBody } from "../types.ts";
 
 /** Bun's Buffer has these native fast paths; Node's typings don't list them. */
 export interface FastBuffer extends Buffer {

@@ -1,9 +1,9 @@
-import { GatewayError } from "../errors.ts";
-import type { UpstreamConfig } from "../config/types.ts";
-import type { RequestContext } from "../pipeline/context.ts";
-import { retryAfterSeconds } from "../upstream/index.ts";
-import type { UpstreamRuntime } from "../upstream/types.ts";
-import type { TargetClient, UpstreamBody, UpstreamResponse } from "./client.ts";
+import { GatewayError } from "../../errors.ts";
+import type { UpstreamConfig } from "../../config/types.ts";
+import type { RequestContext } from "../../policies/context.ts";
+import { retryAfterSeconds } from "../../upstream/index.ts";
+import type { UpstreamRuntime } from "../../upstream/types.ts";
+import type { TargetClient, UpstreamBody, UpstreamResponse } from "../../client/types.ts";
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect; safe to retry. */
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
