@@ -9,7 +9,8 @@
  */
 import { bench, do_not_optimize, group, run, summary } from "mitata";
 import * as jose from "jose";
-import { allocateAuthShared, createAuthPolicy, createAuthRuntime } from "../src/auth/index.ts";
+import { allocateAuthShared, createAuthRuntime } from "../src/auth/index.ts";
+import { createAuthPolicy } from "../src/policies/auth/policy.ts";
 import { gatewayConfig, ISSUER, issuerConfig, requestContext, routeConfig } from "../test/auth/helpers.ts";
 import { consumer } from "../test/auth/helpers.ts";
 

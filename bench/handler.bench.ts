@@ -11,8 +11,8 @@ import { bench, run, summary } from "mitata";
 import { parseConfig } from "../src/config/load.ts";
 import type { TargetClient, UpstreamResponse } from "../src/client/types.ts";
 import { ClientRegistry } from "../src/data/clients.ts";
-import { createHandler, skippedHeaders, type ServeState } from "../src/data/handler.ts";
-import { allocateShared } from "../src/data/runtimes.ts";
+import { createHandler, type ServeState } from "../src/data/handler.ts";
+import { allocateShared } from "../src/data/shared.ts";
 import { compileSnapshot } from "../src/data/snapshot.ts";
 
 const configText = (route: string) => `[server]
@@ -50,7 +50,7 @@ class CannedRegistry extends ClientRegistry {
 }
 function handlerFor(c: typeof config) {
   const snapshot = compileSnapshot(c, allocateShared(c, null), new CannedRegistry());
-  const state: ServeState = { snapshot, draining: false, scheme: "http", log: null, skip: skippedHeaders(snapshot) };
+  const state: ServeState = { snapshot, draining: false, log: null };
   return createHandler(state);
 }
 const handle = handlerFor(config);

@@ -17,7 +17,8 @@ import type { RateLimitAlgorithm } from "../src/config/types.ts";
 import { newDecision } from "../src/limits/algorithms/types.ts";
 import { compileLimit } from "../src/limits/compile.ts";
 import { hashKey } from "../src/limits/hash.ts";
-import { allocateLimiterShared, createLimiterRuntime, createRateLimitPolicy } from "../src/limits/index.ts";
+import { allocateLimiterShared, createLimiterRuntime } from "../src/limits/index.ts";
+import { createRateLimitPolicy } from "../src/policies/rate-limit/policy.ts";
 import { allocateLimiterTable, attachLimiterTable, findSlot, tableStats } from "../src/limits/slot-table.ts";
 import { ctx, gatewayConfig, limit, route } from "../test/limits/helpers.ts";
 

@@ -7,8 +7,8 @@
 import { loadConfig } from "../src/config/load.ts";
 import { AccessLog } from "../src/data/access-log.ts";
 import { ClientRegistry } from "../src/data/clients.ts";
-import { createHandler, skippedHeaders, type ServeState } from "../src/data/handler.ts";
-import { allocateShared } from "../src/data/runtimes.ts";
+import { createHandler, type ServeState } from "../src/data/handler.ts";
+import { allocateShared } from "../src/data/shared.ts";
 import { compileSnapshot } from "../src/data/snapshot.ts";
 
 const config = await loadConfig(process.argv[2] ?? "config.toml");
@@ -16,9 +16,7 @@ const snapshot = compileSnapshot(config, allocateShared(config, null), new Clien
 const state: ServeState = {
   snapshot,
   draining: false,
-  scheme: "http",
   log: config.server.access_log ? new AccessLog() : null,
-  skip: skippedHeaders(snapshot),
 };
 const server = Bun.serve({ hostname: config.server.host, port: config.server.port, fetch: createHandler(state) });
 console.error(`profiling data plane on ${server.url}`);

@@ -1,5 +1,5 @@
 import type { RouteConfig } from "../config/types.ts";
-import type { Identity } from "../policies/context.ts";
+import type { Identity } from "./identity.ts";
 import { bearerErrorChallenge } from "./responses.ts";
 
 /** Why an authenticated caller is refused. Prebuilt per route at load. */

@@ -1,7 +1,19 @@
 import type { AuthConfig, ConsumerConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
-import type { Identity } from "../policies/context.ts";
 import { ownValue } from "./segments.ts";
+
+/** Who the caller is, once an auth policy has said so. */
+export interface Identity {
+  via: "jwt" | "api_key";
+  /** [[consumers]].name, when the key or the token's consumer claim names one. */
+  consumer: string | null;
+  /** JWT `sub`; null for API keys. */
+  subject: string | null;
+  roles: string[];
+  scopes: string[];
+  /** Verified JWT claims; null for API keys. */
+  claims: Record<string, unknown> | null;
+}
 
 /**
  * Who the caller is, plus the identity headers the upstream receives.

@@ -1,6 +1,6 @@
 import type { JwtIssuerConfig } from "../config/types.ts";
 import { ConfigError, GatewayError } from "../errors.ts";
-import type { Identity } from "../policies/context.ts";
+import type { Identity } from "./identity.ts";
 import { verifySignature, keyFitsAlgorithm, type AlgorithmSpec } from "./algorithms.ts";
 import { checkClaims } from "./claims.ts";
 import { FAIL, type AuthFailure } from "./failures.ts";

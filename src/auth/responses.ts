@@ -1,4 +1,7 @@
-import type { RequestContext } from "../policies/context.ts";
+/** What a denial needs of the request. */
+export interface DenialRequest {
+  readonly requestId: string;
+}
 
 /**
  * The denial responses of the access phase, JSON like every gateway error:
@@ -43,20 +46,20 @@ export function bearerErrorChallenge(error: BearerError, description: string, sc
   );
 }
 
-function json(ctx: RequestContext, status: number, error: string, message: string, challenges: readonly string[]): Response {
+function json(ctx: DenialRequest, status: number, error: string, message: string, challenges: readonly string[]): Response {
   const headers: [string, string][] = [["content-type", "application/json"]];
   for (const c of challenges) headers.push(["www-authenticate", c]);
   return new Response(JSON.stringify({ error, message, request_id: ctx.requestId }), { status, headers });
 }
 
 /** 401, no credential presented. */
-export function unauthorized(ctx: RequestContext, challenges: readonly string[]): Response {
+export function unauthorized(ctx: DenialRequest, challenges: readonly string[]): Response {
   return json(ctx, 401, "unauthorized", "authentication required", challenges);
 }
 
 /** 401, a credential was presented and refused. */
 export function invalidCredential(
-  ctx: RequestContext,
+  ctx: DenialRequest,
   error: "invalid_token" | "invalid_api_key",
   reason: string,
   challenge: string,
@@ -65,11 +68,11 @@ export function invalidCredential(
 }
 
 /** 400 invalid_request (RFC 6750 §3.1): the request itself is malformed. */
-export function badRequest(ctx: RequestContext, reason: string, challenges: readonly string[]): Response {
+export function badRequest(ctx: DenialRequest, reason: string, challenges: readonly string[]): Response {
   return json(ctx, 400, "invalid_request", reason, challenges);
 }
 
 /** 403, authenticated but not allowed. */
-export function forbidden(ctx: RequestContext, message: string, challenge: string | null): Response {
+export function forbidden(ctx: DenialRequest, message: string, challenge: string | null): Response {
   return json(ctx, 403, "forbidden", message, challenge === null ? [] : [challenge]);
 }

@@ -15,6 +15,13 @@ export interface NormalizeContext {
   readonly configDir: string;
 }
 
+/** What a route's normalizer may know about the rest of the config (PolicyFactory.normalizeRoute). */
+export interface RouteRefs {
+  readonly upstreamNames: ReadonlySet<string>;
+  readonly hasJwt: boolean;
+  readonly hasApiKeys: boolean;
+}
+
 /** A duration string in ms, `fallback` when absent; reports and returns `fallback` when invalid. */
 export function readDuration(ctx: NormalizeContext, value: string | undefined, path: KeyPath, fallback: number): number {
   if (value === undefined) return fallback;

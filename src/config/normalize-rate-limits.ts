@@ -12,8 +12,9 @@
 import { isToken } from "./addresses.ts";
 import { type NormalizeContext, present, readDuration } from "./normalize-common.ts";
 import type { KeyPath } from "./problems.ts";
-import type { Loose, RawRateLimit } from "./schema.ts";
-import type { AuthMode, RateLimitConfig } from "./types.ts";
+import type { AuthMode } from "../auth/modes.ts";
+import type { RateLimitConfig } from "../limits/config.ts";
+import type { Loose, RawRateLimit } from "./schema-kit.ts";
 
 export interface RateLimitOwner {
   /** Id prefix: route name, or "consumer:<name>". */

@@ -8,63 +8,35 @@
  * Plain JSON Schema underneath, so the admin API (Elysia uses TypeBox) can
  * reuse these to validate a config sent to it.
  *
- * Two annotations steer the error messages (see schema-errors.ts):
- *   errorMessage   the plain message for any failure of that schema
- *   x-unit         "duration" | "size": a pattern failure is described by
- *                  parseDuration / parseSize, so both paths say the same thing
- *   x-not-available  key → message for keys that DESIGN.md names but this
- *                  version does not implement (better than "unknown key")
+ * The [[routes]] table is composed: the keys every route has, plus each
+ * recipe entry's own keys (src/policies/index.ts). Building blocks and
+ * error-message annotations: schema-kit.ts.
  */
 
-import { type Static, type TProperties, type TSchema, type TUnsafe, Type } from "@sinclair/typebox";
-import { DURATION_PATTERN, SIZE_PATTERN } from "./units.ts";
+import { type Static, Type } from "@sinclair/typebox";
+import { RECIPE } from "../policies/index.ts";
+import {
+  Bool,
+  Duration,
+  NOT_AVAILABLE,
+  NameList,
+  NonEmpty,
+  NonNegativeInt,
+  PositiveInt,
+  RateLimits,
+  Size,
+  Str,
+  StrList,
+  oneOf,
+  opt,
+  table,
+} from "./schema-kit.ts";
 
-export const UNIT = "x-unit";
-export const NOT_AVAILABLE = "x-not-available";
-
-function table<T extends TProperties>(properties: T, options: Record<string, unknown> = {}) {
-  return Type.Object(properties, { additionalProperties: false, errorMessage: "expected a table", ...options });
-}
-
-/** A string enum; `Unsafe` only narrows the static type, the schema stays a union of literals. */
-function oneOf<const T extends readonly string[]>(values: T): TUnsafe<T[number]> {
-  const listed = values.map((v) => JSON.stringify(v)).join(", ");
-  const union = Type.Union(
-    values.map((v) => Type.Literal(v)),
-    { errorMessage: `expected one of ${listed}` },
-  );
-  return Type.Unsafe<T[number]>(union);
-}
-
-const opt = <T extends TSchema>(schema: T) => Type.Optional(schema);
-
-const Str = Type.String({ errorMessage: "expected a string" });
-const NonEmpty = Type.String({ minLength: 1, errorMessage: "expected a non-empty string" });
-const Bool = Type.Boolean({ errorMessage: "expected true or false" });
-const PositiveInt = Type.Integer({ minimum: 1, errorMessage: "expected a positive integer" });
-const NonNegativeInt = Type.Integer({ minimum: 0, errorMessage: "expected an integer >= 0" });
-const StrList = Type.Array(Str, { errorMessage: "expected a list of strings" });
-const NameList = Type.Array(NonEmpty, { errorMessage: "expected a list of strings" });
-const Duration = Type.String({
-  pattern: DURATION_PATTERN,
-  [UNIT]: "duration",
-  errorMessage: 'expected a duration string such as "250ms", "5s", "1m", "24h"',
-});
-const Size = Type.String({
-  pattern: SIZE_PATTERN,
-  [UNIT]: "size",
-  errorMessage: 'expected a size string such as "512B", "64KB", "10MB"',
-});
+export { NOT_AVAILABLE, RateLimitSchema, UNIT, type Loose, type RawRateLimit } from "./schema-kit.ts";
+export { AUTH_MODES } from "../auth/modes.ts";
+export { RATE_LIMIT_ALGORITHMS } from "../limits/config.ts";
 
 export const BALANCERS = ["round_robin", "weighted", "least_conn", "least_time", "ip_hash", "hash", "random"] as const;
-export const AUTH_MODES = ["none", "jwt", "api_key", "any"] as const;
-export const RATE_LIMIT_ALGORITHMS = [
-  "token_bucket",
-  "sliding_window",
-  "fixed_window",
-  "leaky_bucket",
-  "concurrency",
-] as const;
 
 export const ServerSchema = table({
   listen: opt(Str),
@@ -154,40 +126,20 @@ export const UpstreamSchema = table({
   preserve_host: opt(Bool),
 });
 
-export const RateLimitSchema = table({
-  algorithm: oneOf(RATE_LIMIT_ALGORITHMS),
-  limit: PositiveInt,
-  window: opt(Duration),
-  burst: opt(NonNegativeInt),
-  key: opt(Type.Union([Str, StrList], { errorMessage: "expected a string or a list of strings" })),
-  delay: opt(Bool),
-  adaptive: opt(
-    table({
-      lag_threshold: opt(Duration),
-      min_factor: opt(
-        Type.Number({ exclusiveMinimum: 0, maximum: 1, errorMessage: "expected a number greater than 0 and at most 1" }),
-      ),
-    }),
-  ),
-});
+/** The keys every route has; each policy of the recipe adds its own (PolicyFactory.routeKeys). */
+export const BASE_ROUTE_KEYS = {
+  name: NonEmpty,
+  hosts: opt(StrList),
+  path: Str,
+  methods: opt(StrList),
+  upstream: Str,
+};
 
-const RateLimits = Type.Array(RateLimitSchema, { errorMessage: "expected a list of rate-limit tables" });
+const ROUTE_TAIL_KEYS = { timeout: opt(Duration) };
 
 export const RouteSchema = table(
-  {
-    name: NonEmpty,
-    hosts: opt(StrList),
-    path: Str,
-    methods: opt(StrList),
-    upstream: Str,
-    strip_prefix: opt(Str),
-    auth: opt(oneOf(AUTH_MODES)),
-    roles: opt(NameList),
-    scopes: opt(NameList),
-    method_roles: opt(Type.Record(Type.String(), NameList, { errorMessage: "expected a table of method = [roles]" })),
-    rate_limits: opt(RateLimits),
-    timeout: opt(Duration),
-  },
+  // timeout last: problems are reported in key order, and it used to come after the policies' keys.
+  Object.assign({}, BASE_ROUTE_KEYS, ...RECIPE.map((f) => f.routeKeys ?? {}), ROUTE_TAIL_KEYS) as typeof BASE_ROUTE_KEYS & typeof ROUTE_TAIL_KEYS,
   {
     [NOT_AVAILABLE]: {
       cache: "response caching is not available in this version",
@@ -261,19 +213,8 @@ export type RawRedis = Static<typeof RedisSchema>;
 export type RawUpstream = Static<typeof UpstreamSchema>;
 export type RawTarget = Static<typeof TargetSchema>;
 export type RawRoute = Static<typeof RouteSchema>;
-export type RawRateLimit = Static<typeof RateLimitSchema>;
 export type RawJwtIssuer = Static<typeof JwtIssuerSchema>;
 export type RawAuth = Static<typeof AuthSchema>;
 export type RawConsumer = Static<typeof ConsumerSchema>;
 export type RawRateLimitGlobal = Static<typeof RateLimitGlobalSchema>;
 
-/**
- * What normalization sees after a failed schema check: offending values are
- * removed (array items leave holes), required keys may be missing. Normalizers
- * take this so they can keep checking the valid parts and report everything.
- */
-export type Loose<T> = T extends readonly (infer U)[]
-  ? (Loose<U> | undefined)[]
-  : T extends object
-    ? { [K in keyof T]?: Loose<T[K]> }
-    : T;

@@ -9,6 +9,14 @@
  * other.
  */
 
+import type { AuthRouteConfig } from "../policies/auth/config.ts";
+import type { RateLimitRouteConfig } from "../policies/rate-limit/config.ts";
+import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts";
+import type { RateLimitConfig } from "../limits/config.ts";
+
+export type { AuthMode } from "../auth/modes.ts";
+export type { RateLimitAlgorithm, RateLimitConfig } from "../limits/config.ts";
+
 export interface GatewayConfig {
   server: ServerConfig;
   admin: AdminConfig | null;
@@ -124,33 +132,14 @@ export interface UpstreamConfig {
   preserve_host: boolean;
 }
 
-export type AuthMode = "none" | "jwt" | "api_key" | "any";
 
-export type RateLimitAlgorithm =
-  | "token_bucket"
-  | "sliding_window"
-  | "fixed_window"
-  | "leaky_bucket"
-  | "concurrency";
 
-export interface RateLimitConfig {
-  algorithm: RateLimitAlgorithm;
-  limit: number;
-  /** ms; calendar quotas ("1d", "30d") are windows that are whole days, aligned to UTC midnight. */
-  window: number;
-  /** token_bucket capacity (default limit); leaky_bucket queue length (default 0). */
-  burst: number;
-  /** Key parts, e.g. ["consumer"] or ["ip", "header:x-tenant"]; header names lower-cased. */
-  key: string[];
-  /** leaky_bucket: queue and release at the rate instead of rejecting (nginx limit_req without nodelay). */
-  delay: boolean;
-  /** Optional: scale the limit down as event-loop lag passes lag_threshold, down to min_factor. */
-  adaptive: { lag_threshold: number; min_factor: number } | null;
-  /** Stable id: "<route or consumer>#<index>", used in store keys and headers. */
-  id: string;
-}
 
-export interface RouteConfig {
+/**
+ * A route: the keys every route has, plus each recipe entry's own part (the
+ * policy folders own those types, src/policies/<name>/config.ts).
+ */
+export interface RouteConfig extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig {
   name: string;
   /** Host names this route answers for; empty = any. "*.example.com" matches one label. */
   hosts: string[];
@@ -158,15 +147,6 @@ export interface RouteConfig {
   /** Upper-case; empty = every method. */
   methods: string[];
   upstream: string;
-  strip_prefix: string | null;
-  auth: AuthMode;
-  /** Any-of. */
-  roles: string[];
-  /** All-of. */
-  scopes: string[];
-  /** Per-method overrides of roles, e.g. { POST: ["admin"] }; keys upper-case. */
-  method_roles: Record<string, string[]>;
-  rate_limits: RateLimitConfig[];
   /** Per-route override of the upstream's read timeout; 0 = use the upstream's. */
   timeout: number;
 }

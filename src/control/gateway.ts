@@ -6,8 +6,10 @@
 import { loadConfig } from "../config/load.ts";
 import type { GatewayConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
+import type { AuthControl } from "../policies/auth/index.ts";
 import { startAdmin, type AdminServer } from "./admin.ts";
-import { allocateShared, startControlServices, type ControlServices, type SharedBuffers } from "../data/runtimes.ts";
+import { allocateShared, type SharedBuffers } from "../data/shared.ts";
+import { startControlServices, type ControlServices } from "./services.ts";
 import type { FromWorker, ToWorker } from "../data/worker.ts";
 
 export interface Gateway {
@@ -173,7 +175,7 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         workers: () => slots.length,
         reload: () => gateway.reload(),
         upstreams: () => services.upstreamState().snapshot(),
-        revocation: () => services.revocation,
+        revocation: () => services.control<AuthControl>("auth")!.revocation,
       });
     } catch (e) {
       await gateway.shutdown();

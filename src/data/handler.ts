@@ -1,213 +1,352 @@
 import type { Server } from "bun";
 import type { GatewayError } from "../errors.ts";
-import type { RequestContext } from "../policies/context.ts";
-import { httpDate } from "./proxy/headers.ts";
+import type { AccessEntry, RequestContext } from "../policies/context.ts";
+import { errorResponse, jsonError, toGatewayError } from "../policies/respond.ts";
+import { knownBody, noteBody } from "../policies/types.ts";
 import type { AccessLog } from "./access-log.ts";
-import { clientAddress } from "./client-ip.ts";
-import { proxy } from "./proxy/terminal.ts";
+import { accept } from "./pre-route.ts";
+import { httpDate } from "./proxy/headers.ts";
 import { CLOSE, hostProblem } from "./request-checks.ts";
-import { acceptRequestId } from "./request-id.ts";
-import { errorResponse, jsonError, toGatewayError } from "./respond.ts";
-import type { RouteEntry, Snapshot } from "./snapshot.ts";
-
-export { skippedHeaders } from "./proxy/terminal.ts";
+import type { Chain, CompiledRoute } from "./route.ts";
+import type { Snapshot } from "./snapshot.ts";
 
 /** Mutable per-worker state the handler reads on every request. */
 export interface ServeState {
   snapshot: Snapshot;
   draining: boolean;
-  scheme: "http" | "https";
   log: AccessLog | null;
-  /** Names skipped when copying client headers upstream; rebuilt per snapshot. */
-  skip: ReadonlySet<string>;
-}
-
-export function createHandler(state: ServeState) {
-  return function handle(req: Request, server: Server<undefined>): Response | Promise<Response> {
-    const snap = state.snapshot;
-    const cfg = snap.config.server;
-    const url = req.url;
-    // req.url is "http://host[:port]/path?q", dot-segment normalized by Bun; just "/path?q" when
-    // Bun could not use the Host (absent on HTTP/1.0, or invalid: then hostProblem() refuses it).
-    const hostStart = url.charCodeAt(0) !== 104 /* "h" */ ? 0 : url.charCodeAt(4) === 115 /* "s" */ ? 8 : 7;
-    let pathStart = url.indexOf("/", hostStart);
-    if (pathStart < 0) pathStart = url.length;
-    const q = url.indexOf("?", pathStart);
-    const path = pathStart === url.length ? "/" : q < 0 ? url.slice(pathStart) : url.slice(pathStart, q);
-    const ridHeader = cfg.request_id_header;
-    const requestId = acceptRequestId(req.headers.get(ridHeader));
-    const method = req.method;
-
-    // What Bun's parser passes but must not be forwarded (request-checks.ts); each answer closes the connection.
-    const bad = hostProblem(req.headers.get("host"));
-    if (bad !== null) return early(state, req, server, path, jsonError(400, "bad_request", bad, requestId, ridHeader, CLOSE), requestId);
-    // A fragment is not part of a request-target (RFC 9112 §3.2); Bun keeps it, an upstream would cut it off.
-    if (url.indexOf("#", pathStart) >= 0) {
-      return early(state, req, server, path, jsonError(400, "bad_request", "invalid request target", requestId, ridHeader, CLOSE), requestId);
-    }
-    // No tunnels (RFC 9110 §9.3.6): refused before any route or upstream is involved.
-    if (method === "CONNECT") {
-      return early(state, req, server, path, jsonError(501, "not_implemented", "CONNECT is not supported", requestId, ridHeader, CLOSE), requestId);
-    }
-
-    if (path === cfg.health_path) {
-      // Load-balancer probes are not logged: they would drown the log.
-      return state.draining
-        ? jsonError(503, "draining", "gateway is shutting down", requestId, ridHeader)
-        : new Response('{"status":"ok"}', {
-            headers: method === "HEAD"
-              ? { "content-type": "application/json", [ridHeader]: requestId, date: httpDate() }
-              : { "content-type": "application/json", [ridHeader]: requestId },
-          });
-    }
-    if (url.length - pathStart > cfg.max_url_length) {
-      return early(state, req, server, path, jsonError(414, "uri_too_long", "request target too long", requestId, ridHeader), requestId);
-    }
-    const hostPort = url.slice(hostStart, pathStart);
-    const host = stripPort(hostPort);
-    const match = snap.router.find(method, host, path);
-    if (match === null) {
-      return early(state, req, server, path, jsonError(404, "not_found", "no route matches this request", requestId, ridHeader), requestId);
-    }
-    if (match.value === undefined) {
-      const res = jsonError(405, "method_not_allowed", `method ${method} is not allowed here`, requestId, ridHeader, { allow: match.allow });
-      return early(state, req, server, path, res, requestId);
-    }
-    const entry = match.value;
-    const peerIp = server.requestIP(req)?.address ?? "";
-    const ctx: RequestContext = {
-      req,
-      method,
-      path,
-      query: q < 0 ? "" : url.slice(q),
-      host,
-      clientIp: clientAddress(snap.trustedProxies, peerIp, req.headers.get("x-forwarded-for")),
-      peerIp,
-      requestId,
-      route: entry,
-      params: match.params,
-      start: performance.now(),
-      identity: null,
-      upstreamHeaders: null,
-      responseHeaders: null,
-      cleanups: null,
-      streamedBody: false,
-      target: null,
-      tries: 0,
-    };
-    return run(state, ctx, entry, hostPort);
-  };
-}
-
-/** Answers given before a route was chosen still get their log line. */
-function early(state: ServeState, req: Request, server: Server<undefined>, path: string, res: Response, requestId: string): Response {
-  if (state.draining) res.headers.set("connection", "close");
-  // Bun adds Date to every response but one to HEAD (RFC 9110 §6.6.1: an origin with a clock MUST send it).
-  if (req.method === "HEAD") res.headers.set("date", httpDate());
-  state.log?.log({
-    request_id: requestId,
-    method: req.method,
-    path: path.length > 2048 ? path.slice(0, 2048) : path,
-    status: res.status,
-    duration_ms: 0,
-    client_ip: server.requestIP(req)?.address ?? "",
-    route: null,
-    target: null,
-    tries: 0,
-  });
-  return res;
 }
 
 /**
- * Request hooks, then the upstream, then finish(). Written with explicit
- * promise chaining instead of async/await so a route without async hooks
- * pays for exactly one promise: the upstream's.
+ * A request, in order (DESIGN.md): accept (request id, client IP), the
+ * pre-route stage, the gateway's own checks and liveness answer, routing
+ * (404 / 405), the route's request hooks, its terminal, then the response
+ * side: error hooks, response hooks (reverse order), the headers every
+ * response carries, cleanups, log hooks and the access-log line.
+ *
+ * Written with explicit promise chaining instead of async/await so that a
+ * route whose hooks are synchronous pays for exactly one promise: the
+ * terminal's.
  */
-function run(state: ServeState, ctx: RequestContext, entry: RouteEntry, hostPort: string): Response | Promise<Response> {
-  let answered: Response | undefined | Promise<Response | undefined>;
+export function createHandler(state: ServeState) {
+  return function handle(req: Request, server: Server<undefined>): Response | Promise<Response> {
+    const snap = state.snapshot;
+    const ctx = accept(req, server, snap.config.server.request_id_header, snap.trustedProxies);
+    // The pre-route stage: every request passes it, before routing.
+    const pre = snap.preRoute;
+    for (let k = 0; k < pre.length; k++) {
+      let r: Response | undefined | Promise<Response | undefined>;
+      try {
+        r = pre[k]!(ctx);
+      } catch (e) {
+        return answer(state, ctx, snap.unrouted, snap.preRouteAt[k]!, null, e);
+      }
+      if (r === undefined) continue;
+      if (r instanceof Promise) return preRouteAsync(state, snap, ctx, k, r);
+      return answer(state, ctx, snap.unrouted, snap.preRouteAt[k]!, r, null);
+    }
+    return dispatch(state, snap, ctx);
+  };
+}
+
+async function preRouteAsync(
+  state: ServeState,
+  snap: Snapshot,
+  ctx: RequestContext,
+  at: number,
+  pending: Promise<Response | undefined>,
+): Promise<Response> {
+  const pre = snap.preRoute;
+  let k = at;
   try {
-    answered = runRequestHooks(ctx, entry);
+    const first = await pending;
+    if (first) return answer(state, ctx, snap.unrouted, snap.preRouteAt[k]!, first, null);
+    for (k = at + 1; k < pre.length; k++) {
+      const r = await pre[k]!(ctx);
+      if (r) return answer(state, ctx, snap.unrouted, snap.preRouteAt[k]!, r, null);
+    }
   } catch (e) {
-    return finish(state, ctx, entry, null, e);
+    return answer(state, ctx, snap.unrouted, snap.preRouteAt[k]!, null, e);
   }
-  if (answered === undefined) return forwardAndFinish(state, ctx, entry, hostPort);
-  if (answered instanceof Promise) {
-    return answered.then(
-      (r) => (r === undefined ? forwardAndFinish(state, ctx, entry, hostPort) : finish(state, ctx, entry, r, null)),
-      (e) => finish(state, ctx, entry, null, e),
-    );
-  }
-  return finish(state, ctx, entry, answered, null);
+  return dispatch(state, snap, ctx);
 }
 
-function forwardAndFinish(state: ServeState, ctx: RequestContext, entry: RouteEntry, hostPort: string): Promise<Response> {
-  return proxy(state, ctx, entry, hostPort).then(
-    (res) => finish(state, ctx, entry, res, null),
-    (e) => finish(state, ctx, entry, null, e),
-  );
-}
-
-/** Response hooks (reverse order), headers every response carries, cleanups, the log line. */
-function finish(state: ServeState, ctx: RequestContext, entry: RouteEntry, answer: Response | null, error: unknown): Response {
-  const ridHeader = state.snapshot.config.server.request_id_header;
-  let res: Response;
-  let failure: GatewayError | null = null;
-  if (answer === null) {
-    failure = toGatewayError(error);
-    res = errorResponse(failure, ctx.requestId, ridHeader);
-  } else res = answer;
-  // A policy's own answer (401, 403, 429) carries the request id like every other; proxied ones have it already.
-  if (ctx.target === null && failure === null) res.headers.set(ridHeader, ctx.requestId);
-  const hooks = entry.responseHooks;
-  for (let i = 0; i < hooks.length; i++) {
-    const replaced = hooks[i]!(ctx, res);
-    if (replaced) res = replaced;
+/** The gateway's own checks, the liveness answer, routing, then the route. */
+function dispatch(state: ServeState, snap: Snapshot, ctx: RequestContext): Response | Promise<Response> {
+  const cfg = snap.config.server;
+  const unrouted = snap.unrouted;
+  const pre = unrouted.policies.length;
+  const ridHeader = cfg.request_id_header;
+  const requestId = ctx.requestId;
+  const method = ctx.method;
+  // What Bun's parser passes but must not be forwarded (request-checks.ts); each answer closes the connection.
+  const bad = hostProblem(ctx.req.headers.get("host"));
+  if (bad !== null) return answer(state, ctx, unrouted, pre, jsonError(400, "bad_request", bad, requestId, ridHeader, CLOSE), null);
+  // A fragment is not part of a request-target (RFC 9112 §3.2); Bun keeps it, an upstream would cut it off.
+  if (ctx.path.indexOf("#") >= 0 || ctx.query.indexOf("#") >= 0) {
+    return answer(state, ctx, unrouted, pre, jsonError(400, "bad_request", "invalid request target", requestId, ridHeader, CLOSE), null);
   }
-  if (ctx.responseHeaders !== null) for (const [k, v] of ctx.responseHeaders) res.headers.set(k, v);
-  if (state.draining) res.headers.set("connection", "close");
-  if (ctx.method === "HEAD" && !res.headers.has("date")) res.headers.set("date", httpDate());
-  // A body in hand (bytes, an error, a policy's answer) is the end of the exchange; a streamed one ends with its last byte.
-  if (ctx.cleanups !== null) res = ctx.streamedBody ? releaseWhenDone(ctx, res) : (runCleanups(ctx), res);
-  state.log?.log({
-    request_id: ctx.requestId,
-    method: ctx.method,
-    path: ctx.path,
-    status: res.status,
-    duration_ms: performance.now() - ctx.start,
-    client_ip: ctx.clientIp,
-    route: entry.name,
-    target: ctx.target,
-    tries: ctx.tries,
-    error: failure ? `${failure.kind}${failure.cause ? `: ${describe(failure.cause)}` : ""}` : undefined,
-  });
-  return res;
+  // No tunnels (RFC 9110 §9.3.6): refused before any route or upstream is involved.
+  if (method === "CONNECT") {
+    return answer(state, ctx, unrouted, pre, jsonError(501, "not_implemented", "CONNECT is not supported", requestId, ridHeader, CLOSE), null);
+  }
+  if (ctx.path === cfg.health_path) {
+    // Load-balancer probes are not logged: they would drown the log.
+    const res = state.draining
+      ? jsonError(503, "draining", "gateway is shutting down", requestId, ridHeader)
+      : new Response('{"status":"ok"}', { headers: { "content-type": "application/json", [ridHeader]: requestId } });
+    return answer(state, ctx, unrouted, pre, res, null, false);
+  }
+  if (ctx.path.length + ctx.query.length > cfg.max_url_length) {
+    return answer(state, ctx, unrouted, pre, jsonError(414, "uri_too_long", "request target too long", requestId, ridHeader), null);
+  }
+  const match = snap.router.find(method, ctx.host, ctx.path);
+  if (match === null) {
+    return answer(state, ctx, unrouted, pre, jsonError(404, "not_found", "no route matches this request", requestId, ridHeader), null);
+  }
+  if (match.value === undefined) {
+    const res = jsonError(405, "method_not_allowed", `method ${method} is not allowed here`, requestId, ridHeader, { allow: match.allow });
+    return answer(state, ctx, unrouted, pre, res, null);
+  }
+  const route = match.value;
+  ctx.route = route.config;
+  ctx.params = match.params;
+  return run(state, ctx, route);
 }
 
-/** The route's request hooks in order; the first Response answers the client. Awaits only hooks that return a promise. */
-function runRequestHooks(ctx: RequestContext, entry: RouteEntry): Response | undefined | Promise<Response | undefined> {
-  const hooks = entry.requestHooks;
-  for (let i = 0; i < hooks.length; i++) {
-    const r = hooks[i]!(ctx);
+/** The route's request hooks in order; the first Response answers; then the terminal. */
+function run(state: ServeState, ctx: RequestContext, route: CompiledRoute): Response | Promise<Response> {
+  const chain = route.chain;
+  const hooks = chain.request;
+  for (let k = 0; k < hooks.length; k++) {
+    let r: Response | undefined | Promise<Response | undefined>;
+    try {
+      r = hooks[k]!(ctx);
+    } catch (e) {
+      return answer(state, ctx, chain, chain.requestAt[k]!, null, e);
+    }
     if (r === undefined) continue;
-    if (r instanceof Promise) return continueAsync(ctx, hooks, i, r);
-    return r;
+    if (r instanceof Promise) return continueAsync(state, ctx, route, k, r);
+    return answer(state, ctx, chain, chain.requestAt[k]!, r, null);
   }
-  return undefined;
+  return terminal(state, ctx, route);
 }
 
 async function continueAsync(
+  state: ServeState,
   ctx: RequestContext,
-  hooks: RouteEntry["requestHooks"],
+  route: CompiledRoute,
   at: number,
   pending: Promise<Response | undefined>,
-): Promise<Response | undefined> {
-  const first = await pending;
-  if (first) return first;
-  for (let i = at + 1; i < hooks.length; i++) {
-    const r = await hooks[i]!(ctx);
-    if (r) return r;
+): Promise<Response> {
+  const chain = route.chain;
+  const hooks = chain.request;
+  let k = at;
+  try {
+    const first = await pending;
+    if (first) return answer(state, ctx, chain, chain.requestAt[k]!, first, null);
+    for (k = at + 1; k < hooks.length; k++) {
+      const r = await hooks[k]!(ctx);
+      if (r) return answer(state, ctx, chain, chain.requestAt[k]!, r, null);
+    }
+  } catch (e) {
+    return answer(state, ctx, chain, chain.requestAt[k]!, null, e);
   }
-  return undefined;
+  return terminal(state, ctx, route);
+}
+
+function terminal(state: ServeState, ctx: RequestContext, route: CompiledRoute): Promise<Response> {
+  const chain = route.chain;
+  const end = chain.policies.length;
+  return route.terminal.run(ctx).then(
+    (res) => answer(state, ctx, chain, end, res, null),
+    (e) => answer(state, ctx, chain, end, null, e),
+  );
+}
+
+/**
+ * The response side. `at`: the index of the policy that answered (or failed),
+ * the chain's length when the terminal did: the policies before it saw the
+ * request, and only their response hooks run; log hooks run for those and for
+ * the one that answered. On a failure, error hooks (reverse order) may answer
+ * instead (stale-if-error): then only the response hooks before that one run.
+ */
+function answer(
+  state: ServeState,
+  ctx: RequestContext,
+  chain: Chain,
+  at: number,
+  given: Response | null,
+  error: unknown,
+  accessLog = true,
+): Response | Promise<Response> {
+  const reached = at;
+  let res: Response;
+  let failure: GatewayError | null = null;
+  if (given === null) {
+    failure = toGatewayError(error);
+    let recovered: Response | null = null;
+    const eh = chain.error;
+    for (let k = 0; k < eh.length; k++) {
+      const i = chain.errorAt[k]!;
+      if (i >= at) continue;
+      const r = eh[k]!(ctx, failure);
+      if (r) {
+        recovered = r;
+        at = i;
+        break;
+      }
+    }
+    res = recovered ?? errorResponse(failure, ctx.requestId, state.snapshot.config.server.request_id_header);
+  } else res = given;
+  // An answer not built by the terminal (a policy's, a cache hit) carries the request id like every other.
+  if (at !== chain.policies.length || failure !== null) setHeader(res, state.snapshot.config.server.request_id_header, ctx.requestId);
+  const rh = chain.response;
+  for (let k = 0; k < rh.length; k++) {
+    if (chain.responseAt[k]! >= at) continue;
+    const want = chain.responseBuffer[k]!;
+    let body: Uint8Array | null = null;
+    if (want > 0 && res.body !== null) {
+      const known = knownBody(res);
+      if (known === undefined) return responseAsync(state, ctx, chain, at, reached, k, res, failure, accessLog);
+      if (known.length <= want) body = known;
+    }
+    const r = rh[k]!(ctx, res, body);
+    if (r instanceof Promise) return responseAsync(state, ctx, chain, at, reached, k, res, failure, accessLog, r);
+    if (r) res = r;
+  }
+  return complete(state, ctx, chain, reached, res, failure, accessLog);
+}
+
+/** The rest of the response hooks from hook k on, once one needs a body read or returned a promise. */
+async function responseAsync(
+  state: ServeState,
+  ctx: RequestContext,
+  chain: Chain,
+  at: number,
+  reached: number,
+  from: number,
+  res: Response,
+  failure: GatewayError | null,
+  accessLog: boolean,
+  pending?: Promise<Response | void>,
+): Promise<Response> {
+  const rh = chain.response;
+  let k = from;
+  try {
+    if (pending !== undefined) {
+      const r = await pending;
+      if (r) res = r;
+      k++;
+    }
+    for (; k < rh.length; k++) {
+      if (chain.responseAt[k]! >= at) continue;
+      const want = chain.responseBuffer[k]!;
+      let body: Uint8Array | null = null;
+      if (want > 0 && res.body !== null) {
+        let known = knownBody(res);
+        if (known === undefined) {
+          const read = await readUpTo(ctx, res, chain.buffer);
+          res = read.res;
+          known = read.bytes ?? undefined;
+        }
+        if (known !== undefined && known.length <= want) body = known;
+      }
+      const r = await rh[k]!(ctx, res, body);
+      if (r) res = r;
+    }
+  } catch (e) {
+    failure = toGatewayError(e);
+    res = errorResponse(failure, ctx.requestId, state.snapshot.config.server.request_id_header);
+  }
+  return complete(state, ctx, chain, reached, res, failure, accessLog);
+}
+
+/**
+ * The body of `res` read whole when it has at most `cap` bytes: then a
+ * response like it with those bytes (known to later hooks) and the bytes.
+ * A larger body: a response that streams what was read, then the rest; no bytes.
+ */
+async function readUpTo(ctx: RequestContext, res: Response, cap: number): Promise<{ res: Response; bytes: Uint8Array | null }> {
+  const reader = res.body!.getReader();
+  const chunks: Uint8Array[] = [];
+  let total = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    total += value.byteLength;
+    if (total > cap) {
+      let i = 0;
+      const replay = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          if (i < chunks.length) return controller.enqueue(chunks[i++]!);
+          const next = await reader.read();
+          if (next.done) controller.close();
+          else controller.enqueue(next.value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      });
+      return { res: new Response(replay, { status: res.status, headers: res.headers }), bytes: null };
+    }
+  }
+  const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
+  // The upstream's body has been read to its end: cleanups need not wait for it any more.
+  ctx.streamedBody = false;
+  return { res: noteBody(new Response(bytes, { status: res.status, headers: res.headers }), bytes), bytes };
+}
+
+/** Headers every response carries, cleanups, log hooks, the access-log line. */
+function complete(
+  state: ServeState,
+  ctx: RequestContext,
+  chain: Chain,
+  reached: number,
+  res: Response,
+  failure: GatewayError | null,
+  accessLog: boolean,
+): Response {
+  if (ctx.responseHeaders !== null) for (const [k, v] of ctx.responseHeaders) setHeader(res, k, v);
+  if (state.draining) setHeader(res, "connection", "close");
+  // Bun adds Date to every response but one to HEAD (RFC 9110 §6.6.1: an origin with a clock MUST send it).
+  if (ctx.method === "HEAD" && !res.headers.has("date")) setHeader(res, "date", httpDate());
+  // A body in hand (bytes, an error, a policy's answer) is the end of the exchange; a streamed one ends with its last byte.
+  if (ctx.cleanups !== null) res = ctx.streamedBody ? releaseWhenDone(ctx, res) : (runCleanups(ctx), res);
+  const lh = chain.log;
+  const log = accessLog ? state.log : null;
+  if (log !== null || lh.length !== 0) {
+    const entry: AccessEntry = {
+      request_id: ctx.requestId,
+      method: ctx.method,
+      path: ctx.path.length > 2048 ? ctx.path.slice(0, 2048) : ctx.path,
+      status: res.status,
+      duration_ms: performance.now() - ctx.start,
+      client_ip: ctx.clientIp,
+      route: ctx.route === null ? null : ctx.route.name,
+      target: ctx.target,
+      tries: ctx.tries,
+      error: failure ? `${failure.kind}${failure.cause ? `: ${describe(failure.cause)}` : ""}` : undefined,
+    };
+    for (let k = 0; k < lh.length; k++) {
+      if (chain.logAt[k]! > reached) continue;
+      try {
+        lh[k]!(ctx, entry);
+      } catch {
+        // a log hook never changes the answer
+      }
+    }
+    log?.log(entry);
+  }
+  return res;
+}
+
+/** Response.error() and friends have immutable headers: an answer we cannot stamp still goes out. */
+function setHeader(res: Response, name: string, value: string): void {
+  try {
+    res.headers.set(name, value);
+  } catch {
+    // immutable headers
+  }
 }
 
 /** Run the context's cleanups, each once; a cleanup that throws does not keep the others from running. */
@@ -252,15 +391,6 @@ function releaseWhenDone(ctx: RequestContext, res: Response): Response {
     },
   });
   return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
-}
-
-function stripPort(hostPort: string): string {
-  if (hostPort.charCodeAt(0) === 91 /* "[" */) {
-    const end = hostPort.indexOf("]");
-    return end < 0 ? hostPort : hostPort.slice(1, end);
-  }
-  const c = hostPort.lastIndexOf(":");
-  return c < 0 ? hostPort : hostPort.slice(0, c);
 }
 
 function describe(cause: unknown): string {

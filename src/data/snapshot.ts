@@ -1,12 +1,15 @@
-import type { GatewayConfig, RouteConfig, UpstreamConfig } from "../config/types.ts";
-import type { RequestContext } from "../policies/context.ts";
-import type { Policy } from "../policies/types.ts";
-import type { CompiledRoute } from "./route.ts";
-import type { UpstreamBinding } from "./proxy/forward.ts";
+import { identityHeaderNames } from "../auth/index.ts";
+import type { GatewayConfig, UpstreamConfig } from "../config/types.ts";
+import { PRE_ROUTE, RECIPE } from "../policies/index.ts";
+import type { Policy, PolicyFactory } from "../policies/types.ts";
 import { Router } from "../router/radix.ts";
+import { createUpstreamRuntimes } from "../upstream/index.ts";
 import { compileCidrs, type CidrSet } from "../util/cidr.ts";
-import { ClientRegistry } from "./clients.ts";
-import { buildPolicies, buildRuntimes, type SharedBuffers } from "./runtimes.ts";
+import type { ClientRegistry } from "./clients.ts";
+import type { UpstreamBinding } from "./proxy/forward.ts";
+import { ProxyTerminal, proxyEnv } from "./proxy/terminal.ts";
+import { compileChain, preRouteHooks, type Chain, type CompiledRoute, type RequestHook } from "./route.ts";
+import type { SharedBuffers } from "./shared.ts";
 
 /**
  * Everything a worker needs to serve, compiled once from a validated config.
@@ -15,14 +18,13 @@ import { buildPolicies, buildRuntimes, type SharedBuffers } from "./runtimes.ts"
  */
 export interface Snapshot {
   readonly config: GatewayConfig;
-  readonly router: Router<RouteEntry>;
+  readonly router: Router<CompiledRoute>;
   readonly trustedProxies: CidrSet;
-  /** Lower-case names stripped from every inbound request before forwarding (identity headers). */
-  readonly stripInbound: ReadonlySet<string>;
-  /** Remove Authorization before forwarding. */
-  readonly stripAuthorization: boolean;
-  /** The API-key query parameter to remove before forwarding (auth.strip_api_key with api_key_query), or null. */
-  readonly stripKeyQuery: string | null;
+  /** The pre-route stage's onRequest hooks, and each one's policy index in the chains. */
+  readonly preRoute: readonly RequestHook[];
+  readonly preRouteAt: readonly number[];
+  /** The chain of requests no route serves (checks, liveness, 404, 405): the pre-route stage alone. */
+  readonly unrouted: Chain;
   readonly upstreams: ReadonlyMap<string, UpstreamBinding>;
   /** Wait (bounded) for what the first requests need: strict-mode Redis, JWKS keys. */
   ready(timeoutMs: number): Promise<void>;
@@ -30,58 +32,61 @@ export interface Snapshot {
   dispose(): void;
 }
 
-/** What the router stores: the compiled route plus forwarding facts resolved at load. */
-export interface RouteEntry extends CompiledRoute {
-  readonly binding: UpstreamBinding;
-  /** Static prefix to remove from the path, or "". */
-  readonly stripPrefix: string;
+/** Other recipes than the product's: the handler tests', and the recipe with the user's plugins in it. */
+export interface RecipeOverride {
+  readonly preRoute?: readonly PolicyFactory<any>[];
+  readonly recipe?: readonly PolicyFactory<any>[];
 }
 
-export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, clients: ClientRegistry): Snapshot {
-  const runtimes = buildRuntimes(config, shared);
-  const upstreams = new Map<string, UpstreamBinding>();
-  config.upstreams.forEach((u, index) => upstreams.set(u.name, bindUpstream(u, runtimes.upstream(u, index), clients)));
+export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, clients: ClientRegistry, override: RecipeOverride = {}): Snapshot {
+  const preList = override.preRoute ?? PRE_ROUTE;
+  const recipe = override.recipe ?? RECIPE;
+  // One runtime per policy kind and snapshot, shared by all its routes.
+  const setups = new Map<PolicyFactory<any>, unknown>();
+  const setupOf = (f: PolicyFactory<any>): unknown => {
+    if (!setups.has(f)) setups.set(f, f.setup ? f.setup(config, shared.policies[f.name] ?? null) : undefined);
+    return setups.get(f);
+  };
+  const prePolicies = present(preList.map((f) => f.preRoute?.(setupOf(f), config) ?? null));
+  for (const f of recipe) setupOf(f);
 
-  const router = new Router<RouteEntry>();
+  const runtimes = createUpstreamRuntimes(config.upstreams, shared.upstreams);
+  const upstreams = new Map<string, UpstreamBinding>();
+  config.upstreams.forEach((u, index) => upstreams.set(u.name, bindUpstream(u, runtimes[index]!, clients)));
+
+  const trustedProxies = compileCidrs(config.server.trusted_proxies);
+  const env = proxyEnv(config, trustedProxies, identityHeaderNames(config.auth));
+  const router = new Router<CompiledRoute>();
   for (const route of config.routes) {
-    const binding = upstreams.get(route.upstream)!;
-    router.add(route.path, route.methods, route.hosts, compileRoute(route, binding, buildPolicies(route, config, runtimes)));
+    const policies = present(recipe.map((f) => f.create?.(route, setupOf(f), config) ?? null));
+    const chain = compileChain(prePolicies, policies);
+    const terminal = new ProxyTerminal(env, upstreams.get(route.upstream)!, route, chain.upstream, chain.buffer > 0);
+    router.add(route.path, route.methods, route.hosts, { name: route.name, config: route, chain, terminal });
   }
   // Build the matcher now, not on the first request.
   router.compile();
   clients.retain(config);
+  const pre = preRouteHooks(prePolicies);
+  const kinds = [...setups.keys()];
   return {
     config,
     router,
-    trustedProxies: compileCidrs(config.server.trusted_proxies),
-    stripInbound: new Set(runtimes.identityHeaders),
-    stripAuthorization: config.auth.strip_authorization,
-    stripKeyQuery: config.auth.strip_api_key ? config.auth.api_key_query : null,
+    trustedProxies,
+    preRoute: pre.hooks,
+    preRouteAt: pre.at,
+    unrouted: compileChain(prePolicies, []),
     upstreams,
-    ready: runtimes.ready,
-    dispose: runtimes.dispose,
+    async ready(timeoutMs) {
+      await Promise.all(kinds.map((f) => f.ready?.(setups.get(f), timeoutMs)));
+    },
+    dispose() {
+      for (const f of kinds) f.dispose?.(setups.get(f));
+    },
   };
 }
 
-function compileRoute(route: RouteConfig, binding: UpstreamBinding, policies: Policy[]): RouteEntry {
-  // Only the hooks a policy has are kept, so the request loop never tests for absent ones.
-  const requestHooks = policies
-    .filter((p) => p.onRequest)
-    .map((p) => p.onRequest!.bind(p) as (ctx: RequestContext) => Response | undefined | Promise<Response | undefined>);
-  const responseHooks = policies
-    .filter((p) => p.onResponse)
-    .reverse()
-    .map((p) => p.onResponse!.bind(p) as (ctx: RequestContext, res: Response) => Response | void);
-  return {
-    name: route.name,
-    config: route,
-    upstream: binding.runtime,
-    policies,
-    requestHooks,
-    responseHooks,
-    binding,
-    stripPrefix: route.strip_prefix ?? "",
-  };
+function present(list: readonly (Policy | null)[]): Policy[] {
+  return list.filter((p): p is Policy => p !== null);
 }
 
 function bindUpstream(u: UpstreamConfig, runtime: UpstreamBinding["runtime"], clients: ClientRegistry): UpstreamBinding {

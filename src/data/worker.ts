@@ -7,8 +7,8 @@ import type { Server } from "bun";
 import type { GatewayConfig } from "../config/types.ts";
 import { AccessLog } from "./access-log.ts";
 import { ClientRegistry } from "./clients.ts";
-import { createHandler, skippedHeaders, type ServeState } from "./handler.ts";
-import type { SharedBuffers } from "./runtimes.ts";
+import { createHandler, type ServeState } from "./handler.ts";
+import type { SharedBuffers } from "./shared.ts";
 import { compileSnapshot, type Snapshot } from "./snapshot.ts";
 
 declare const self: Worker;
@@ -50,9 +50,7 @@ async function start(msg: Extract<ToWorker, { type: "start" }>): Promise<void> {
   state = {
     snapshot,
     draining: false,
-    scheme: s.tls ? "https" : "http",
     log: s.access_log ? new AccessLog() : null,
-    skip: skippedHeaders(snapshot),
   };
   const handler = createHandler(state);
   server = Bun.serve({
@@ -88,7 +86,6 @@ async function reload(msg: Extract<ToWorker, { type: "reload" }>): Promise<void>
     return;
   }
   state.snapshot = next;
-  state.skip = skippedHeaders(next);
   // Requests already running hold `old`; let the longest of them finish before its resources go.
   const longest = Math.max(5_000, ...old.config.upstreams.map((u) => u.timeouts.total || u.timeouts.read));
   setTimeout(() => old.dispose(), longest + 1_000).unref?.();

@@ -1,4 +1,4 @@
-import type { RateLimitConfig } from "../config/types.ts";
+import type { RateLimitConfig } from "./config.ts";
 import { ConfigError } from "../errors.ts";
 import { ALGORITHMS } from "./algorithms/index.ts";
 import { COUNT_MASK } from "./algorithms/fixed-window.ts";

@@ -1,4 +1,9 @@
-import type { RequestContext } from "../policies/context.ts";
+/** What a rate-limit key reads of a request (the pipeline's context satisfies it). */
+export interface LimitRequest {
+  readonly clientIp: string;
+  readonly req: { readonly headers: Headers };
+  readonly identity: { readonly consumer: string | null; readonly claims: Record<string, unknown> | null } | null;
+}
 import { hashString, hashUnit } from "./hash.ts";
 
 /**
@@ -33,9 +38,9 @@ interface KeyPart {
 export interface KeyExtractor {
   readonly parts: readonly string[];
   /** Feed this request's key into the running hash (hash.ts state). */
-  feed(ctx: RequestContext): void;
+  feed(ctx: LimitRequest): void;
   /** The key as text, for Redis key names. */
-  text(ctx: RequestContext): string;
+  text(ctx: LimitRequest): string;
 }
 
 /** Validate key parts; returns problems (empty when fine). */
@@ -60,7 +65,7 @@ function parsePart(p: string, routeName: string): KeyPart {
 }
 
 /** The part's value for this request, or null when it must fall back to the client IP. */
-function partValue(part: KeyPart, ctx: RequestContext): string | null {
+function partValue(part: KeyPart, ctx: LimitRequest): string | null {
   switch (part.kind) {
     case KIND_CONSUMER: {
       const c = ctx.identity?.consumer;

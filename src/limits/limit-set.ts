@@ -1,10 +1,9 @@
-import type { RateLimitConfig } from "../config/types.ts";
-import type { RequestContext } from "../policies/context.ts";
+import type { RateLimitConfig } from "./config.ts";
 import { lagFactor } from "./adaptive.ts";
 import { releaseConcurrency } from "./algorithms/concurrency.ts";
 import { newDecision, type CompiledLimit, type Decision } from "./algorithms/types.ts";
 import { hashFinish, hashStart, keyHash, seedFor } from "./hash.ts";
-import { compileKey, type KeyExtractor } from "./keys.ts";
+import { compileKey, type KeyExtractor, type LimitRequest } from "./keys.ts";
 import type { LimitRegistry } from "./registry.ts";
 import { findSlot, markDirty, recordDelta, type LimiterTable } from "./slot-table.ts";
 
@@ -60,7 +59,7 @@ export function compileLimitSet(configs: readonly RateLimitConfig[], routeName: 
 }
 
 /** Hash this request's key for every limit of the set into set.ka / set.kb. */
-export function hashSetKeys(set: LimitSet, ctx: RequestContext): void {
+export function hashSetKeys(set: LimitSet, ctx: LimitRequest): void {
   for (let i = 0; i < set.size; i++) {
     hashStart(set.seedA[i]!, set.seedB[i]!);
     set.keys[i]!.feed(ctx);

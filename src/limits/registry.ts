@@ -1,4 +1,5 @@
-import type { GatewayConfig, RateLimitConfig } from "../config/types.ts";
+import type { GatewayConfig } from "../config/types.ts";
+import type { RateLimitConfig } from "./config.ts";
 import type { CompiledLimit } from "./algorithms/types.ts";
 import { compileLimit } from "./compile.ts";
 

@@ -1,21 +1,12 @@
-import type { CompiledRoute } from "../data/route.ts";
+import type { Identity } from "../auth/identity.ts";
+import type { RouteConfig } from "../config/types.ts";
 
-/** Who the caller is, once an auth policy has said so. */
-export interface Identity {
-  via: "jwt" | "api_key";
-  /** [[consumers]].name, when the key or the token's consumer claim names one. */
-  consumer: string | null;
-  /** JWT `sub`; null for API keys. */
-  subject: string | null;
-  roles: string[];
-  scopes: string[];
-  /** Verified JWT claims; null for API keys. */
-  claims: Record<string, unknown> | null;
-}
+export type { Identity } from "../auth/identity.ts";
 
 /**
- * One object per request, made by the server and passed to every policy hook.
- * The URL is parsed once, here; policies read these fields and never re-parse.
+ * One object per request, made by the pre-route stage (src/data/pre-route.ts)
+ * and passed to every hook. The URL is parsed once, there; policies read
+ * these fields and never parse it again.
  */
 export interface RequestContext {
   readonly req: Request;
@@ -26,13 +17,17 @@ export interface RequestContext {
   readonly query: string;
   /** Host without port, lower-cased. */
   readonly host: string;
+  /** Host with its port, as the client sent it ("" for an HTTP/1.0 request without Host). */
+  readonly hostPort: string;
   /** Client address after trusted-proxy X-Forwarded-For processing. */
   readonly clientIp: string;
   /** The TCP peer's address. */
   readonly peerIp: string;
   readonly requestId: string;
-  readonly route: CompiledRoute;
-  readonly params: Record<string, string>;
+  /** The matched route's config; null before routing and for requests no route serves (404, 405). */
+  route: RouteConfig | null;
+  /** The matched route's params (percent-decoded). */
+  params: Record<string, string>;
   /** performance.now() at accept. */
   readonly start: number;
   identity: Identity | null;
@@ -46,8 +41,54 @@ export interface RequestContext {
   streamedBody: boolean;
   /** Name of the target that served the request, for the log. */
   target: string | null;
-  /** Retries taken. */
+  /** Upstream tries made. */
   tries: number;
+}
+
+/**
+ * The outgoing request of one upstream try, as onUpstreamRequest hooks see
+ * it. Built from the client's request after the gateway's own forwarding
+ * rules (hop-by-hop fields gone, X-Forwarded-* and Via to come); what a hook
+ * leaves here is what the upstream gets.
+ */
+export interface UpstreamDraft {
+  /** Raw path, percent-encoded as it goes on the wire; always starts with "/". */
+  path: string;
+  /** Raw query with its "?", or "". */
+  query: string;
+  /** A header's value (names are case-insensitive), or null. */
+  getHeader(name: string): string | null;
+  /** Replace a header (every field of that name). The value must not carry CR, LF or NUL: such a value is refused with 400. */
+  setHeader(name: string, value: string): void;
+  /** Add a value to a header, after any it has. */
+  appendHeader(name: string, value: string): void;
+  /** Remove a header. */
+  removeHeader(name: string): void;
+  /**
+   * The body as it will be sent: bytes (read whole, up to 64 KiB or the
+   * route's request buffer), a stream, or null. Set bytes (or null) to
+   * replace it; the framing (Content-Length) follows.
+   */
+  body: Uint8Array | ReadableStream<Uint8Array> | null;
+}
+
+/**
+ * One access-log line, and what onLog hooks may add to it. The gateway fills
+ * the fixed fields; policies add theirs (cache status, limit decision, trace
+ * id) as extra members, which are written as JSON after the fixed ones.
+ */
+export interface AccessEntry {
+  request_id: string;
+  method: string;
+  path: string;
+  status: number;
+  duration_ms: number;
+  client_ip: string;
+  route: string | null;
+  target: string | null;
+  tries: number;
+  error?: string;
+  [field: string]: unknown;
 }
 
 export function addResponseHeader(ctx: RequestContext, name: string, value: string): void {

@@ -1,5 +1,5 @@
+import type { BalanceRequest } from "./types.ts";
 import type { TargetConfig, UpstreamConfig } from "../config/types.ts";
-import type { RequestContext } from "../policies/context.ts";
 import { createBalancer, newCandidates, type Balancer, type Candidates, type TargetLoad } from "./balancers/index.ts";
 import { CircuitBreaker } from "./breaker.ts";
 import { T_EWMA_AT, T_EWMA_US, T_FAILURES_LO, T_HEALTH, T_IN_FLIGHT, T_REQUESTS_LO, incrementCounter } from "./layout.ts";
@@ -100,7 +100,7 @@ export class Upstream implements UpstreamRuntime, TargetLoad {
     this.backup = backups.length > 0 ? this.tier(backups, upstreamIndex) : null;
   }
 
-  pick(ctx: RequestContext, exclude: readonly number[] | null): number {
+  pick(ctx: BalanceRequest, exclude: readonly number[] | null): number {
     const g = Atomics.load(this.state, this.generation);
     if (g !== this.seenGeneration || (this.hasDeadline && since(toStamp(this.now()), this.deadline) >= 0)) this.refresh(g);
     const i = this.pickFrom(this.primary, ctx, exclude);
@@ -232,7 +232,7 @@ export class Upstream implements UpstreamRuntime, TargetLoad {
     return result;
   }
 
-  private pickFrom(tier: Tier, ctx: RequestContext, exclude: readonly number[] | null): number {
+  private pickFrom(tier: Tier, ctx: BalanceRequest, exclude: readonly number[] | null): number {
     const base = tier.base;
     if (base.count === 0) return -1;
     const noExclude = exclude === null || exclude.length === 0;

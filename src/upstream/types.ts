@@ -1,5 +1,17 @@
 import type { UpstreamConfig, TargetConfig } from "../config/types.ts";
-import type { RequestContext } from "../policies/context.ts";
+
+/**
+ * What a balancer may read of a request: the client's address, the path and
+ * query, the headers (for hash keys). The pipeline's context satisfies it.
+ */
+export interface BalanceRequest {
+  readonly clientIp: string;
+  /** Raw path, no query. */
+  readonly path: string;
+  /** Raw query with its "?", or "". */
+  readonly query: string;
+  readonly req: { readonly headers: Headers };
+}
 
 /**
  * What the forwarding code needs from an upstream: pick a target, report how
@@ -14,7 +26,7 @@ export interface UpstreamRuntime {
    * or -1 when none can be used. `exclude` holds targets already tried for
    * this request.
    */
-  pick(ctx: RequestContext, exclude: readonly number[] | null): number;
+  pick(ctx: BalanceRequest, exclude: readonly number[] | null): number;
   /** A request to target i is starting (in-flight accounting). */
   onStart(i: number): void;
   /**

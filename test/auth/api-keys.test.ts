@@ -1,14 +1,6 @@
 import { afterAll, describe, expect, test } from "bun:test";
-import {
-  allocateAuthShared,
-  createAuthPolicy,
-  createAuthRuntime,
-  queryParam,
-  redactQueryParam,
-  removeQueryParam,
-  RevocationSet,
-  type AuthRuntime,
-} from "../../src/auth/index.ts";
+import { allocateAuthShared, createAuthRuntime, queryParam, redactQueryParam, removeQueryParam, RevocationSet, type AuthRuntime } from "../../src/auth/index.ts";
+import { createAuthPolicy } from "../../src/policies/auth/policy.ts";
 import { ConfigError } from "../../src/errors.ts";
 import type { AuthConfig } from "../../src/config/types.ts";
 import { consumer, gatewayConfig, requestContext, routeConfig, runPolicy, upstreamHeader, errorBody } from "./helpers.ts";

@@ -4,7 +4,8 @@
  * looks like (§3), and auth = "any" with two credentials.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { allocateAuthShared, bearerToken, createAuthPolicy, createAuthRuntime, MALFORMED_BEARER, RevocationSet, type AuthRuntime } from "../../src/auth/index.ts";
+import { allocateAuthShared, bearerToken, createAuthRuntime, MALFORMED_BEARER, RevocationSet, type AuthRuntime } from "../../src/auth/index.ts";
+import { createAuthPolicy } from "../../src/policies/auth/policy.ts";
 import { ecdsaScalarsInRange } from "../../src/auth/algorithms.ts";
 import { hasQueryToken, isToken68 } from "../../src/auth/bearer.ts";
 import { FAIL } from "../../src/auth/failures.ts";

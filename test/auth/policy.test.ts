@@ -1,13 +1,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import type * as jose from "jose";
-import {
-  allocateAuthShared,
-  bearerToken,
-  createAuthPolicy,
-  createAuthRuntime,
-  identityHeaderNames,
-  type AuthRuntime,
-} from "../../src/auth/index.ts";
+import { allocateAuthShared, bearerToken, createAuthRuntime, identityHeaderNames, type AuthRuntime } from "../../src/auth/index.ts";
+import { createAuthPolicy } from "../../src/policies/auth/policy.ts";
 import type { AuthConfig, RouteConfig } from "../../src/config/types.ts";
 import { ConfigError } from "../../src/errors.ts";
 import type { Policy } from "../../src/policies/types.ts";

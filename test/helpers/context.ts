@@ -1,5 +1,5 @@
 import type { Identity, RequestContext } from "../../src/policies/context.ts";
-import type { CompiledRoute } from "../../src/data/route.ts";
+import type { RouteConfig } from "../../src/config/types.ts";
 
 export interface ContextInit {
   method?: string;
@@ -8,7 +8,7 @@ export interface ContextInit {
   headers?: Record<string, string>;
   clientIp?: string;
   requestId?: string;
-  route?: Partial<CompiledRoute>;
+  route?: Partial<RouteConfig>;
   identity?: Identity | null;
   start?: number;
 }
@@ -28,10 +28,11 @@ export function testContext(init: ContextInit = {}): RequestContext {
     path,
     query,
     host: "gw.test",
+    hostPort: "gw.test",
     clientIp: ip,
     peerIp: ip,
     requestId: init.requestId ?? "req-1",
-    route: (init.route ?? {}) as CompiledRoute,
+    route: (init.route ?? {}) as RouteConfig,
     params: {},
     start: init.start ?? 0,
     identity: init.identity ?? null,

@@ -1,6 +1,7 @@
 import { describe, expect, test } from "bun:test";
 import type { Policy } from "../../src/policies/types.ts";
-import { allocateLimiterShared, createLimiterRuntime, createRateLimitPolicy, lagFactor, startLagMonitor } from "../../src/limits/index.ts";
+import { allocateLimiterShared, createLimiterRuntime, lagFactor, startLagMonitor } from "../../src/limits/index.ts";
+import { createRateLimitPolicy } from "../../src/policies/rate-limit/policy.ts";
 import { clock, consumer, ctx, gatewayConfig, header, limit, parseSfList, route, runCleanups, type CtxInit } from "./helpers.ts";
 import type { ConsumerConfig, RouteConfig } from "../../src/config/types.ts";
 

@@ -1,4 +1,4 @@
-import type { RateLimitAlgorithm } from "../../config/types.ts";
+import type { RateLimitAlgorithm } from "../config.ts";
 import { concurrency } from "./concurrency.ts";
 import { fixedWindow } from "./fixed-window.ts";
 import { gcra } from "./gcra.ts";

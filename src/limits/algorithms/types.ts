@@ -1,4 +1,4 @@
-import type { RateLimitAlgorithm, RateLimitConfig } from "../../config/types.ts";
+import type { RateLimitAlgorithm, RateLimitConfig } from "../config.ts";
 import type { LimiterTable } from "../slot-table.ts";
 
 /**

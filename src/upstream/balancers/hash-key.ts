@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../policies/context.ts";
+import type { BalanceRequest } from "../types.ts";
 
 /**
  * Request keys for the hash balancer, compiled once from `hash_key`. Each
@@ -8,7 +8,7 @@ import type { RequestContext } from "../../policies/context.ts";
  * key (or an empty one): the balancer then falls back to round robin, as
  * nginx's `hash` does for an empty key.
  */
-export type KeyHash = (ctx: RequestContext) => number;
+export type KeyHash = (ctx: BalanceRequest) => number;
 
 const EQUALS = 61;
 const SPACE = 32;

@@ -1,5 +1,5 @@
+import type { BalanceRequest } from "../types.ts";
 import type { TargetConfig } from "../../config/types.ts";
-import type { RequestContext } from "../../policies/context.ts";
 import type { KeyHash } from "./hash-key.ts";
 import { hashString } from "./hash-key.ts";
 import { RoundRobinBalancer } from "./round-robin.ts";
@@ -96,7 +96,7 @@ export class HashBalancer implements Balancer {
     this.key = key;
   }
 
-  pick(c: Candidates, ctx: RequestContext): number {
+  pick(c: Candidates, ctx: BalanceRequest): number {
     if (c.count === 0) return -1;
     const h = this.key(ctx);
     if (h < 0) return this.fallback.pick(c, ctx);

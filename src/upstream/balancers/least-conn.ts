@@ -1,5 +1,5 @@
+import type { BalanceRequest } from "../types.ts";
 import type { TargetConfig } from "../../config/types.ts";
-import type { RequestContext } from "../../policies/context.ts";
 import type { Balancer, Candidates, TargetLoad } from "./types.ts";
 
 /**
@@ -23,7 +23,7 @@ export class LeastConnBalancer implements Balancer {
     this.next = start;
   }
 
-  pick(c: Candidates, _ctx: RequestContext): number {
+  pick(c: Candidates, _ctx: BalanceRequest): number {
     const count = c.count;
     if (count === 0) return -1;
     const list = c.list;

@@ -1,5 +1,5 @@
+import type { BalanceRequest } from "../types.ts";
 import type { TargetConfig } from "../../config/types.ts";
-import type { RequestContext } from "../../policies/context.ts";
 import { decay } from "../latency.ts";
 import { since } from "../time.ts";
 import type { Balancer, Candidates, TargetLoad } from "./types.ts";
@@ -29,7 +29,7 @@ export class LeastTimeBalancer implements Balancer {
     this.load = load;
   }
 
-  pick(c: Candidates, _ctx: RequestContext): number {
+  pick(c: Candidates, _ctx: BalanceRequest): number {
     const count = c.count;
     if (count <= 1) return count === 1 ? c.list[0]! : -1;
     const a = Math.floor(Math.random() * count);

@@ -1,5 +1,5 @@
+import type { BalanceRequest } from "../types.ts";
 import type { TargetConfig } from "../../config/types.ts";
-import type { RequestContext } from "../../policies/context.ts";
 import type { Balancer, Candidates } from "./types.ts";
 
 /** Weighted random: each candidate with probability weight / (sum of candidates' weights). */
@@ -18,7 +18,7 @@ export class RandomBalancer implements Balancer {
     this.uniform = uniform;
   }
 
-  pick(c: Candidates, _ctx: RequestContext): number {
+  pick(c: Candidates, _ctx: BalanceRequest): number {
     const count = c.count;
     if (count === 0) return -1;
     const list = c.list;

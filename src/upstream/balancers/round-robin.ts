@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../policies/context.ts";
+import type { BalanceRequest } from "../types.ts";
 import type { Balancer, Candidates } from "./types.ts";
 
 /**
@@ -13,7 +13,7 @@ export class RoundRobinBalancer implements Balancer {
     this.next = start;
   }
 
-  pick(c: Candidates, _ctx: RequestContext): number {
+  pick(c: Candidates, _ctx: BalanceRequest): number {
     const count = c.count;
     if (count === 0) return -1;
     const k = this.next % count;

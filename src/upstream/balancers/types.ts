@@ -1,4 +1,4 @@
-import type { RequestContext } from "../../policies/context.ts";
+import type { BalanceRequest } from "../types.ts";
 
 /**
  * The targets a balancer may choose from for this pick: already filtered to
@@ -17,7 +17,7 @@ export interface Candidates {
 /** Chooses one of the candidates. Built once per upstream and worker; pick() allocates nothing. */
 export interface Balancer {
   /** A target index from `c.list[0, c.count)`, or -1 only when c.count is 0. */
-  pick(c: Candidates, ctx: RequestContext): number;
+  pick(c: Candidates, ctx: BalanceRequest): number;
 }
 
 /** Shared, cross-worker load figures the load-aware balancers read. */

@@ -1,5 +1,5 @@
+import type { BalanceRequest } from "../types.ts";
 import type { TargetConfig } from "../../config/types.ts";
-import type { RequestContext } from "../../policies/context.ts";
 import type { Balancer, Candidates } from "./types.ts";
 
 /**
@@ -19,7 +19,7 @@ export class WeightedBalancer implements Balancer {
     for (let i = 0; i < targets.length; i++) this.weights[i] = targets[i]!.weight;
   }
 
-  pick(c: Candidates, _ctx: RequestContext): number {
+  pick(c: Candidates, _ctx: BalanceRequest): number {
     const list = c.list;
     const weights = this.weights;
     const scores = this.scores;

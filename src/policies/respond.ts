@@ -1,8 +1,11 @@
 import { GatewayError } from "../errors.ts";
+import type { RequestContext } from "./context.ts";
 
 /**
- * The one boundary where failures become responses. Clients get a stable JSON
- * shape with the request id; causes go to the log only.
+ * The JSON error every answer of the gateway uses, `{ error, message,
+ * request_id }`, and the one boundary where failures become responses
+ * (toGatewayError): clients get this stable shape with the request id,
+ * causes go to the log only.
  */
 export function jsonError(
   status: number,
@@ -14,6 +17,17 @@ export function jsonError(
 ): Response {
   const headers: Record<string, string> = { "content-type": "application/json", [ridHeader]: requestId, ...extra };
   return new Response(JSON.stringify({ error, message, request_id: requestId }), { status, headers });
+}
+
+/**
+ * A policy's expected denial (403, 409, 422, ...): the same JSON error, with
+ * the request id (the runner adds the request-id header to every answer).
+ */
+export function reject(ctx: RequestContext, status: number, error: string, message: string, headers?: Record<string, string>): Response {
+  return new Response(JSON.stringify({ error, message, request_id: ctx.requestId }), {
+    status,
+    headers: headers ? { "content-type": "application/json", ...headers } : { "content-type": "application/json" },
+  });
 }
 
 export function errorResponse(err: GatewayError, requestId: string, ridHeader: string): Response {

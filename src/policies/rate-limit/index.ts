@@ -1,0 +1,40 @@
+/**
+ * Rate limits and quotas (DESIGN.md step 4): every limit of the route (or of
+ * the consumer, which replaces the route's), in the shared slot table, with
+ * Redis sync or strict mode across instances. The engine is src/limits.
+ */
+import { allocateLimiterShared, createLimiterRuntime, startLimiterSync, type LimiterRuntime } from "../../limits/index.ts";
+import { definePolicy } from "../types.ts";
+import { normalizeRateLimitRoute, RATE_LIMIT_ROUTE_KEYS } from "./config.ts";
+import { createRateLimitPolicy } from "./policy.ts";
+
+export const rateLimit = definePolicy<LimiterRuntime>({
+  name: "rate_limit",
+  routeKeys: RATE_LIMIT_ROUTE_KEYS,
+  normalizeRoute: normalizeRateLimitRoute,
+  share(config, previous) {
+    // Same capacity and the same key hashing (sync mode seeds it from key_prefix): counters carry over.
+    const p = previous?.config;
+    const keep =
+      previous?.buffer != null &&
+      p!.rate_limit.slots === config.rate_limit.slots &&
+      p!.redis?.mode === config.redis?.mode &&
+      p!.redis?.key_prefix === config.redis?.key_prefix;
+    return keep ? previous!.buffer : allocateLimiterShared(config);
+  },
+  control(config, buffer) {
+    // Heartbeats and the sync loop run whenever Redis is configured, strict mode included.
+    let sync = config.redis ? startLimiterSync(config, buffer!) : null;
+    return {
+      reload(next, nextBuffer) {
+        void sync?.stop();
+        sync = next.redis ? startLimiterSync(next, nextBuffer!) : null;
+      },
+      stop: () => void sync?.stop(),
+    };
+  },
+  setup: (config, buffer) => createLimiterRuntime(config, buffer!),
+  create: (route, runtime, config) => createRateLimitPolicy(route, config.consumers, runtime),
+  ready: (runtime, timeoutMs) => runtime.whenReady(timeoutMs),
+  dispose: (runtime) => void runtime.close(),
+});
