@@ -1,5 +1,5 @@
 import type { Server } from "bun";
-import type { GatewayError } from "../errors.ts";
+import { clientClosed, type GatewayError } from "../errors.ts";
 import type { RequestContext } from "../policies/context.ts";
 import { httpDate } from "./proxy/headers.ts";
 import type { AccessLog } from "./access-log.ts";
@@ -154,6 +154,8 @@ function finish(state: ServeState, ctx: RequestContext, entry: RouteEntry, answe
   let failure: GatewayError | null = null;
   if (answer === null) {
     failure = toGatewayError(error);
+    // Whatever broke (its body read, say) after the client left is logged as nginx does: 499 client_closed.
+    if (failure.kind !== "client_closed" && ctx.req.signal.aborted) failure = clientClosed();
     res = errorResponse(failure, ctx.requestId, ridHeader);
   } else res = answer;
   // A policy's own answer (401, 403, 429) carries the request id like every other; proxied ones have it already.
