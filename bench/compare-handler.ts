@@ -82,7 +82,7 @@ async function handlers(dir: string): Promise<Record<string, Handle>> {
     close() {},
   };
   class Canned extends ClientRegistry {
-    override get() {
+    get() {
       return canned;
     }
   }

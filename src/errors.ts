@@ -13,6 +13,7 @@ export type ErrorKind =
   | "payload_too_large"
   | "headers_too_large"
   | "uri_too_long"
+  | "client_closed"
   | "upstream_unreachable"
   | "upstream_timeout"
   | "upstream_protocol"
@@ -43,6 +44,15 @@ export class GatewayError extends Error {
     this.retryable = opts.retryable ?? false;
     this.headers = opts.headers;
   }
+}
+
+/**
+ * The client went away before the answer (nginx logs these as 499). Nobody
+ * reads the response; the status is for the access log. It says nothing
+ * about the upstream: never counted against a target or the retry budget.
+ */
+export function clientClosed(): GatewayError {
+  return new GatewayError("client_closed", 499, "client closed the request", { source: "client" });
 }
 
 /** Config problems: every message already carries its key path. */

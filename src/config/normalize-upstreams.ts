@@ -4,7 +4,15 @@
  * Defaults: balancer "round_robin"; target weight 1, backup false;
  * health_check (when the table is given) interval "5s", timeout "1s",
  * healthy 2, unhealthy 3, expected_status "200-399"; passive (when given)
- * max_fails 3, fail_timeout "30s"; circuit_breaker (when given) failures 5,
+ * max_fails 3, fail_timeout "30s", counting every failure (connect errors,
+ * timeouts, lost connections, 5xx or the breaker's statuses); max_fails 0
+ * turns it off;
+ * passive (when absent) nginx's default, max_fails 1, fail_timeout "10s",
+ * counting only connect failures (refused, unreachable, connect timeout),
+ * so a target that refuses connections leaves the rotation at once while
+ * one 500 ejects nothing; off for a single target, as in nginx (there is
+ * nowhere else to go, and ejecting it would only delay its recovery);
+ * circuit_breaker (when given) failures 5,
  * open_for "30s", half_open_requests 1, statuses 500-599; timeouts connect
  * "2s", read "30s", total "0s" (none); retries 1; retry_budget ratio 0.2,
  * min_per_second 10; pool max_connections 1024, idle_timeout "60s",
@@ -18,6 +26,8 @@ import type { Loose, RawUpstream } from "./schema.ts";
 import type { HealthCheckConfig, TargetConfig, UpstreamConfig } from "./types.ts";
 
 const HASH_KEY_FORMS = "ip, path, header:NAME, cookie:NAME or query:NAME";
+/** Without a passive table: nginx's max_fails=1 fail_timeout=10s, for connect failures only. */
+const DEFAULT_PASSIVE = { max_fails: 1, fail_timeout: 10_000, connect_only: true } as const;
 
 export function normalizeUpstreams(
   ctx: NormalizeContext,
@@ -73,13 +83,7 @@ function normalizeUpstream(ctx: NormalizeContext, raw: Loose<RawUpstream>, path:
     hash_key,
     targets,
     health_check: normalizeHealthCheck(ctx, raw.health_check, at("health_check")),
-    passive:
-      raw.passive === undefined
-        ? null
-        : {
-            max_fails: raw.passive.max_fails ?? 3,
-            fail_timeout: readDuration(ctx, raw.passive.fail_timeout, at("passive", "fail_timeout"), 30_000),
-          },
+    passive: normalizePassive(ctx, raw.passive, targets.length, at("passive")),
     circuit_breaker: normalizeBreaker(ctx, raw.circuit_breaker, at("circuit_breaker")),
     timeouts: {
       connect: positiveDuration(ctx, raw.timeouts?.connect, at("timeouts", "connect"), 2000),
@@ -150,6 +154,20 @@ function readStatusRange(ctx: NormalizeContext, raw: string | number | undefined
     return [200, 399];
   }
   return [low, high];
+}
+
+/** Absent: the default connect-only check, for more than one target. Given: today's check of every failure. */
+function normalizePassive(
+  ctx: NormalizeContext,
+  raw: Loose<RawUpstream>["passive"],
+  targets: number,
+  path: KeyPath,
+): UpstreamConfig["passive"] {
+  if (raw === undefined) return targets > 1 ? { ...DEFAULT_PASSIVE } : null;
+  return {
+    max_fails: raw.max_fails ?? 3,
+    fail_timeout: readDuration(ctx, raw.fail_timeout, [...path, "fail_timeout"], 30_000),
+  };
 }
 
 function normalizeBreaker(

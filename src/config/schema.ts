@@ -94,7 +94,7 @@ export const UpstreamSchema = table({
       expected_status: opt(Type.Union([Str, Type.Integer()], { errorMessage: STATUS_MESSAGE })),
     }),
   ),
-  passive: opt(table({ max_fails: opt(PositiveInt), fail_timeout: opt(Duration) })),
+  passive: opt(table({ max_fails: opt(NonNegativeInt), fail_timeout: opt(Duration) })),
   circuit_breaker: opt(
     table({
       failures: opt(PositiveInt),

@@ -113,7 +113,8 @@ export interface UpstreamConfig {
   hash_key: string | null;
   targets: TargetConfig[];
   health_check: HealthCheckConfig | null;
-  passive: { max_fails: number; fail_timeout: number } | null;
+  /** max_fails 0 = off. `connect_only`: count only connect failures (the default check when the table is absent). */
+  passive: { max_fails: number; fail_timeout: number; connect_only?: boolean } | null;
   circuit_breaker: {
     failures: number;
     open_for: number;

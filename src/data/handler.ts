@@ -1,5 +1,5 @@
 import type { Server } from "bun";
-import type { GatewayError } from "../errors.ts";
+import { clientClosed, type GatewayError } from "../errors.ts";
 import type { AccessEntry, RequestContext } from "../policies/context.ts";
 import { errorResponse, jsonError, toGatewayError } from "../policies/respond.ts";
 import { knownBody, noteBody } from "../policies/types.ts";
@@ -185,6 +185,8 @@ function answer(
   let failure: GatewayError | null = null;
   if (given === null) {
     failure = toGatewayError(error);
+    // Whatever broke (its body read, say) after the client left is logged as nginx does: 499 client_closed.
+    if (failure.kind !== "client_closed" && ctx.req.signal.aborted) failure = clientClosed();
     let recovered: Response | null = null;
     const eh = chain.error;
     for (let k = 0; k < eh.length; k++) {

@@ -104,14 +104,23 @@ export class CircuitBreaker {
     }
   }
 
-  /** Give back a permit taken by admit() for a request that will not be sent. */
-  release(off: number): void {
+  /** Give back a permit taken by admit() for a request that will not be sent; returns whether one was given back. */
+  release(off: number): boolean {
     const at = off + T_BREAKER;
     for (;;) {
       const w = Atomics.load(this.i32, at);
-      if ((w & STATE_MASK) !== HALF_OPEN || w >>> 2 === 0) return;
-      if (Atomics.compareExchange(this.i32, at, w, w - PERMIT) === w) return;
+      if ((w & STATE_MASK) !== HALF_OPEN || w >>> 2 === 0) return false;
+      if (Atomics.compareExchange(this.i32, at, w, w - PERMIT) === w) return true;
     }
+  }
+
+  /**
+   * A request ended without a verdict (its client went away). If it held a
+   * half-open permit, the permit goes to the next request, and every worker
+   * re-reads the state (they dropped the target when the permits ran out).
+   */
+  onAbandon(off: number): void {
+    if (this.release(off)) Atomics.add(this.i32, this.generation, 1);
   }
 
   onSuccess(off: number): void {

@@ -25,7 +25,9 @@ const TICK_EVERY = 16;
  * so the budget is then mostly the floor. Never more than `ratio` of the last
  * 10 s.
  * Attempts include retries (they are counted at onStart), so originals =
- * attempts - retries.
+ * attempts - retries. An attempt whose connect failed is taken back
+ * (forgetAttempt), and the retry that follows it is not taken from the
+ * budget: nothing reached the upstream, so nothing was multiplied.
  *
  * The first thread to reach a bucket in a new second resets it (CAS on its
  * second); a reader racing with that reset, or two threads taking the last
@@ -59,6 +61,14 @@ export class RetryBudget {
       this.untilTick = TICK_EVERY;
       this.bucket(Math.floor(this.now() / 1000) | 0);
     }
+  }
+
+  /**
+   * Take back an attempt that never reached the upstream (its connect
+   * failed), so it does not count as a request that funds retries.
+   */
+  forgetAttempt(): void {
+    Atomics.sub(this.i32, this.attempts, 1);
   }
 
   /** A request failed at `nowMs`: open the window here if it is not open yet. */

@@ -49,6 +49,8 @@ export class Upstream implements UpstreamRuntime, TargetLoad {
   private readonly now: Clock;
   private readonly breaker: CircuitBreaker | null;
   private readonly passive: PassiveHealth | null;
+  /** The default passive check: only connect failures count, and any answer is a success. */
+  private readonly passiveConnectOnly: boolean;
   private readonly budget: RetryBudget | null;
   private readonly primary: Tier;
   private readonly backup: Tier | null;
@@ -88,6 +90,7 @@ export class Upstream implements UpstreamRuntime, TargetLoad {
       : null;
     const pv = config.passive;
     this.passive = pv && pv.max_fails > 0 ? new PassiveHealth(this.state, this.generation, pv.max_fails, pv.fail_timeout) : null;
+    this.passiveConnectOnly = pv?.connect_only === true;
     const rb = config.retry_budget;
     this.budget = config.retries > 0 ? new RetryBudget(this.state, state.attemptsIndex(upstreamIndex), state.budgetIndex(upstreamIndex), rb.ratio, rb.min_per_second, now) : null;
     this.admit = new Uint8Array(n);
@@ -117,6 +120,23 @@ export class Upstream implements UpstreamRuntime, TargetLoad {
   }
 
   onEnd(i: number, failed: boolean, latencyMs: number): void {
+    this.end(i, failed, false, latencyMs);
+  }
+
+  onConnectFailure(i: number, latencyMs: number): void {
+    if (this.budget !== null) this.budget.forgetAttempt();
+    this.end(i, true, true, latencyMs);
+  }
+
+  onAbandon(i: number): void {
+    const off = this.offsets[i]!;
+    Atomics.sub(this.state, off + T_IN_FLIGHT, 1);
+    // A half-open probe that will not report gives its permit to the next request. A passive
+    // probe is not given back: the target stays out until fail_timeout, as after a failure.
+    if (this.breaker !== null) this.breaker.onAbandon(off);
+  }
+
+  private end(i: number, failed: boolean, connectFailed: boolean, latencyMs: number): void {
     const i32 = this.state;
     const off = this.offsets[i]!;
     Atomics.sub(i32, off + T_IN_FLIGHT, 1);
@@ -124,15 +144,16 @@ export class Upstream implements UpstreamRuntime, TargetLoad {
     const nowMs = failed || this.decayLatency ? this.now() : 0;
     const now = toStamp(nowMs);
     recordLatency(i32, off, failed && latencyMs < this.failurePenaltyMs ? this.failurePenaltyMs : latencyMs, this.decayLatency, now);
+    if (this.passive !== null) {
+      // The connect-only check takes any answer (a 500, a read timeout) as proof the target is reachable.
+      if (failed && (connectFailed || !this.passiveConnectOnly)) this.passive.onFailure(off, now);
+      else this.passive.onSuccess(off);
+    }
     if (failed) {
       incrementCounter(i32, off + T_FAILURES_LO);
       if (this.budget !== null) this.budget.noteFailure(nowMs);
-      if (this.passive !== null) this.passive.onFailure(off, now);
       if (this.breaker !== null) this.breaker.onFailure(off, now);
-    } else {
-      if (this.passive !== null) this.passive.onSuccess(off);
-      if (this.breaker !== null) this.breaker.onSuccess(off);
-    }
+    } else if (this.breaker !== null) this.breaker.onSuccess(off);
   }
 
   takeRetry(): boolean {

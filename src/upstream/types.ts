@@ -30,10 +30,23 @@ export interface UpstreamRuntime {
   /** A request to target i is starting (in-flight accounting). */
   onStart(i: number): void;
   /**
-   * It ended. `failed` = connect error, timeout or a status the breaker counts;
-   * `latencyMs` from send to response headers.
+   * It ended with a verdict on the target. `failed` = timeout, connection
+   * lost, or a status the breaker counts; `latencyMs` from send to response
+   * headers.
    */
   onEnd(i: number, failed: boolean, latencyMs: number): void;
+  /**
+   * It ended before any byte was sent: the connection failed (refused,
+   * unreachable, connect timeout, TLS handshake). A failure of the target for
+   * every health check (the default passive one counts only these), but not
+   * an attempt for the retry budget: it cost the upstream nothing.
+   */
+  onConnectFailure(i: number, latencyMs: number): void;
+  /**
+   * It ended without a verdict: the client went away, or its request failed
+   * on the client's side. Counts neither for nor against the target.
+   */
+  onAbandon(i: number): void;
   /** Whether one more retry is within the retry budget (and takes it if so). */
   takeRetry(): boolean;
 }

@@ -124,6 +124,16 @@ describe("health checks, breaker, timeouts", () => {
     ]);
   });
 
+  test("passive: nginx's connect-only max_fails = 1, fail_timeout = 10s when absent (with more than one target); a table keeps its own meaning", () => {
+    const two = '[{ url = "http://127.0.0.1:3001" }, { url = "http://127.0.0.1:3002" }]';
+    const passive = (keys: string, targets = two) => parse(upstream(keys, targets)).upstreams[0]!.passive;
+    expect(passive("")).toEqual({ max_fails: 1, fail_timeout: 10_000, connect_only: true });
+    // One target has nowhere else to go (nginx ignores max_fails for it too).
+    expect(passive("", '[{ url = "http://127.0.0.1:3001" }]')).toBeNull();
+    expect(passive("passive = {}")).toStrictEqual({ max_fails: 3, fail_timeout: 30_000 });
+    expect(passive("passive = { max_fails = 0 }")).toStrictEqual({ max_fails: 0, fail_timeout: 30_000 });
+  });
+
   test("retries 0 to 10", () => {
     expect(parse(upstream("retries = 10")).upstreams[0]!.retries).toBe(10);
     expect(parse(upstream("retries = 0")).upstreams[0]!.retries).toBe(0);

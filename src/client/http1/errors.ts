@@ -1,4 +1,4 @@
-import { GatewayError } from "../../errors.ts";
+import { clientClosed, GatewayError } from "../../errors.ts";
 
 /**
  * The pool's failures as GatewayErrors. Messages are generic on purpose: they
@@ -47,16 +47,17 @@ export function unavailable(detail: string): GatewayError {
   });
 }
 
-/** The client went away; the upstream exchange was abandoned. */
-export function aborted(reason: unknown): GatewayError {
-  return new GatewayError("upstream_unreachable", 502, "request aborted", {
-    source: "client",
-    cause: reason,
-  });
+/** The client went away; the upstream exchange was abandoned (queued, connecting, or waiting for the head). */
+export function aborted(): GatewayError {
+  return clientClosed();
 }
 
-/** Reading the client's request body failed; not the upstream's fault. */
+/**
+ * Reading the client's request body failed; not the upstream's fault. Bun's
+ * request body fails with an AbortError when the client disconnected.
+ */
 export function requestBodyFailed(cause: unknown): GatewayError {
   if (cause instanceof GatewayError) return cause;
+  if ((cause as { name?: unknown } | null)?.name === "AbortError") return clientClosed();
   return new GatewayError("bad_request", 400, "request body could not be read", { source: "client", cause });
 }

@@ -79,7 +79,7 @@ export class Exchange {
   checkAbort(): boolean {
     const signal = this.signal;
     if (signal === undefined || !signal.aborted || this.state === EX_DONE) return false;
-    this.holder?.abortExchange(this, aborted(signal.reason));
+    this.holder?.abortExchange(this, aborted());
     return true;
   }
 }

@@ -76,7 +76,7 @@ export class UpstreamPool implements TargetClient, ConnPool, ExchangeHolder {
     if (this.#closed) return Promise.reject(unavailable("pool closed"));
     // Only a real AbortSignal is checked up front: reading a lazy one (forward.ts
     // ClientAbort) is what creates it; the sweep and the head's arrival check those.
-    if (opts.signal instanceof AbortSignal && opts.signal.aborted) return Promise.reject(aborted(opts.signal.reason));
+    if (opts.signal instanceof AbortSignal && opts.signal.aborted) return Promise.reject(aborted());
     const ex = new Exchange(head, body, opts);
     if (this.#sweeper === null && opts.signal !== undefined) this.#startSweeper();
     const conn = this.#takeIdle();

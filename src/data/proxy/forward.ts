@@ -1,4 +1,4 @@
-import { GatewayError } from "../../errors.ts";
+import { clientClosed, GatewayError } from "../../errors.ts";
 import type { UpstreamConfig } from "../../config/types.ts";
 import type { RequestContext } from "../../policies/context.ts";
 import { retryAfterSeconds } from "../../upstream/index.ts";
@@ -46,6 +46,9 @@ export interface ForwardRequest {
  * consumed, and timeouts or 502/503/504 for idempotent requests (or POST/PATCH
  * with an Idempotency-Key) with a replayable body. Never after a response
  * byte reached the client: this returns before the body is streamed.
+ * Retries after a connect failure are bounded by `retries` only; the others
+ * also by the retry budget. A client that went away ends it with
+ * client_closed (499), counted neither against the target nor the budget.
  */
 export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: ForwardRequest): Promise<UpstreamResponse> {
   const cfg = up.config;
@@ -77,21 +80,27 @@ export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: Forw
       });
     } catch (cause) {
       const err = asGatewayError(cause);
-      // A client that went away is not the target's fault.
-      up.runtime.onEnd(i, !signal.aborted, performance.now() - sent);
-      if (signal.aborted) throw err;
+      // A client that went away, or whose body failed, says nothing about the target.
+      if (err.source === "client" || signal.aborted) {
+        up.runtime.onAbandon(i);
+        throw signal.aborted ? clientClosed() : err;
+      }
+      // A connect failure sent nothing: it costs the upstream nothing, so its retry is not budgeted.
+      const connectFailed = err.retryable && err.kind === "upstream_unreachable";
+      if (connectFailed) up.runtime.onConnectFailure(i, performance.now() - sent);
+      else up.runtime.onEnd(i, true, performance.now() - sent);
       lastError = err;
-      // Connect failures sent nothing; anything else may have reached the target.
+      // Connect failures (and a full pool) sent nothing; anything else may have reached the target.
       const safe = err.retryable ? fr.replayable || !(fr.body as ReadableStream).locked : mayRepeat && fr.replayable;
       if (attempt + 1 >= maxTries || !safe) throw err;
-      const next = nextTarget(ctx, up, (exclude ??= []), i);
+      const next = nextTarget(ctx, up, (exclude ??= []), i, !connectFailed);
       if (next < 0) throw err;
       i = next;
       continue;
     }
     up.runtime.onEnd(i, up.failureStatuses.has(res.status), performance.now() - sent);
     if (RETRY_STATUSES.has(res.status) && attempt + 1 < maxTries && mayRepeat && fr.replayable) {
-      const next = nextTarget(ctx, up, (exclude ??= []), i);
+      const next = nextTarget(ctx, up, (exclude ??= []), i, true);
       if (next >= 0) {
         // Nothing of this response reached the client; let its connection go.
         res.body?.cancel().catch(() => {});
@@ -103,11 +112,11 @@ export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: Forw
   }
 }
 
-/** Another target for a retry, within the retry budget; -1 when none or the budget is spent. */
-function nextTarget(ctx: RequestContext, up: UpstreamBinding, exclude: number[], failed: number): number {
+/** Another target for a retry, within the retry budget when `budgeted`; -1 when none or the budget is spent. */
+function nextTarget(ctx: RequestContext, up: UpstreamBinding, exclude: number[], failed: number, budgeted: boolean): number {
   exclude.push(failed);
   // Budget first: picking a half-open target spends one of its probe permits.
-  if (!up.runtime.takeRetry()) return -1;
+  if (budgeted && !up.runtime.takeRetry()) return -1;
   return up.runtime.pick(ctx, exclude);
 }
 
