@@ -1,13 +1,13 @@
 import { join } from "node:path";
-import { parseConfig } from "../../src/config/load.ts";
 import type { GatewayConfig } from "../../src/config/types.ts";
 import { ConfigError } from "../../src/errors.ts";
+import { testConfig } from "../helpers/config.ts";
 
 export const FIXTURES = join(import.meta.dir, "../fixtures/config");
 
 /** Parses as if the file lived in test/fixtures/config (relative key and cert paths resolve there). */
 export function parse(toml: string, env: Record<string, string> = {}): GatewayConfig {
-  return parseConfig(toml, join(FIXTURES, "inline.toml"), env);
+  return testConfig(toml, env);
 }
 
 /** The problems a config is refused with; fails the test when it is accepted. */

@@ -1,58 +1,33 @@
+import { consumerConfig, gatewayConfig as baseConfig, rateLimitConfig, redisConfig as baseRedis, routeConfig } from "../helpers/config.ts";
 import { testContext } from "../helpers/context.ts";
 import type { ConsumerConfig, GatewayConfig, RateLimitConfig, RedisConfig, RouteConfig } from "../../src/config/types.ts";
 import type { Identity, RequestContext } from "../../src/policies/context.ts";
 
 export function limit(p: Partial<RateLimitConfig> & Pick<RateLimitConfig, "algorithm" | "limit">): RateLimitConfig {
-  return {
-    window: 60_000,
-    burst: 0,
-    key: ["ip"],
-    delay: false,
-    adaptive: null,
-    id: `t#${Math.random().toString(36).slice(2, 8)}`,
-    ...p,
-  };
+  // Tests share tables and registries: a random id keeps their limits apart.
+  return rateLimitConfig({ window: 60_000, burst: 0, key: ["ip"], id: `t#${Math.random().toString(36).slice(2, 8)}`, ...p });
 }
 
 export function route(name: string, rate_limits: RateLimitConfig[]): RouteConfig {
-  return {
-    name,
-    hosts: [],
-    path: `/${name}/*`,
-    methods: [],
-    upstream: "up",
-    strip_prefix: null,
-    auth: "none",
-    roles: [],
-    scopes: [],
-    method_roles: {},
-    rate_limits,
-    timeout: 0,
-  };
+  return routeConfig({ name, path: `/${name}/*`, upstream: "up", rate_limits });
 }
 
 export function consumer(name: string, rate_limits: RateLimitConfig[]): ConsumerConfig {
-  return { name, api_keys: [], roles: [], rate_limits };
+  return consumerConfig({ name, rate_limits });
 }
 
 export function redisConfig(url: string, p: Partial<RedisConfig> = {}): RedisConfig {
-  return { url, mode: "strict", sync_interval: 50, on_error: "local", command_timeout: 200, key_prefix: `t${Math.random().toString(36).slice(2, 8)}:`, ...p };
+  return baseRedis({ url, mode: "strict", command_timeout: 200, key_prefix: `t${Math.random().toString(36).slice(2, 8)}:`, ...p });
 }
 
-/** The parts of GatewayConfig the limiter reads; the rest are filler. */
+/** A config with these routes, consumers, Redis and slot table. */
 export function gatewayConfig(p: { routes?: RouteConfig[]; consumers?: ConsumerConfig[]; redis?: RedisConfig | null; slots?: number; legacy?: boolean }): GatewayConfig {
-  return {
-    server: {} as GatewayConfig["server"],
-    admin: null,
+  return baseConfig({
     redis: p.redis ?? null,
-    upstreams: [],
     routes: p.routes ?? [],
-    jwt: [],
-    auth: {} as GatewayConfig["auth"],
     consumers: p.consumers ?? [],
     rate_limit: { slots: p.slots ?? 4096, legacy_headers: p.legacy ?? true },
-    source: "/test.toml",
-  };
+  });
 }
 
 export interface CtxInit {

@@ -1,3 +1,4 @@
+import { upstreamConfig } from "../helpers/config.ts";
 import { testContext } from "../helpers/context.ts";
 import type { BalancerName, TargetConfig, UpstreamConfig } from "../../src/config/types.ts";
 import type { RequestContext } from "../../src/policies/context.ts";
@@ -19,23 +20,9 @@ export function target(spec: TargetSpec): TargetConfig {
   };
 }
 
-/** A normalized upstream config as the config loader would produce it (defaults filled in). */
+/** A normalized upstream config (the loader's defaults), named "up", with no passive check and 2 retries unless `over` says otherwise. */
 export function upstream(over: Partial<Omit<UpstreamConfig, "targets">> & { targets: TargetSpec[] }): UpstreamConfig {
-  return {
-    name: "up",
-    balancer: "round_robin",
-    hash_key: null,
-    health_check: null,
-    passive: null,
-    circuit_breaker: null,
-    timeouts: { connect: 2000, read: 30000, total: 0 },
-    retries: 2,
-    retry_budget: { ratio: 0.2, min_per_second: 10 },
-    pool: { max_connections: 1024, idle_timeout: 60000, max_queue: 1024, queue_timeout: 5000 },
-    preserve_host: false,
-    ...over,
-    targets: over.targets.map(target),
-  };
+  return { ...upstreamConfig({ name: "up", passive: null, retries: 2 }), ...over, targets: over.targets.map(target) };
 }
 
 /** n targets on ports 3001.. (never contacted). */
