@@ -1,0 +1,3 @@
+import { runPolicyCase } from "./policy.case.ts";
+
+runPolicyCase({ name: "strip_prefix", routeKeys: 'strip_prefix = "/r"', admits: [{}] });
