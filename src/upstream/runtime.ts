@@ -270,7 +270,7 @@ export class Upstream implements UpstreamRuntime, TargetLoad {
     s.count = n;
     let chosen = -1;
     while (s.count > 0) {
-      const i = tier.balancer.pick(s, ctx);
+      const i = tier.balancer.pick(s, ctx, !noExclude);
       if (i < 0) break;
       if (this.admit[i] === 0 || this.admitTarget(this.offsets[i]!)) {
         chosen = i;

@@ -16,8 +16,8 @@ export interface Candidates {
 
 /** Chooses one of the candidates. Built once per upstream and worker; pick() allocates nothing. */
 export interface Balancer {
-  /** A target index from `c.list[0, c.count)`, or -1 only when c.count is 0. */
-  pick(c: Candidates, ctx: BalanceRequest): number;
+  /** A target index from `c.list[0, c.count)`, or -1 only when c.count is 0. `retry`: another try of a request whose earlier targets are excluded from `c`. */
+  pick(c: Candidates, ctx: BalanceRequest, retry?: boolean): number;
 }
 
 /** Shared, cross-worker load figures the load-aware balancers read. */
