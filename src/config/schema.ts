@@ -17,6 +17,10 @@
  */
 
 import { type Static, type TProperties, type TSchema, type TUnsafe, Type } from "@sinclair/typebox";
+import { AUTH_MODES } from "../auth/modes.ts";
+import { RATE_LIMIT_ALGORITHMS } from "../limits/algorithms/names.ts";
+import { REDIS_MODES, REDIS_ON_ERROR } from "../limits/redis/modes.ts";
+import { BALANCER_NAMES } from "../upstream/balancers/names.ts";
 import { DURATION_PATTERN, SIZE_PATTERN } from "./units.ts";
 
 export const UNIT = "x-unit";
@@ -56,16 +60,6 @@ const Size = Type.String({
   errorMessage: 'expected a size string such as "512B", "64KB", "10MB"',
 });
 
-export const BALANCERS = ["round_robin", "weighted", "least_conn", "least_time", "ip_hash", "hash", "random"] as const;
-export const AUTH_MODES = ["none", "jwt", "api_key", "any"] as const;
-export const RATE_LIMIT_ALGORITHMS = [
-  "token_bucket",
-  "sliding_window",
-  "fixed_window",
-  "leaky_bucket",
-  "concurrency",
-] as const;
-
 export const ServerSchema = table({
   listen: opt(Str),
   workers: opt(
@@ -92,9 +86,9 @@ export const AdminSchema = table({
 
 export const RedisSchema = table({
   url: Str,
-  mode: opt(oneOf(["sync", "strict"])),
+  mode: opt(oneOf(REDIS_MODES)),
   sync_interval: opt(Duration),
-  on_error: opt(oneOf(["local", "allow", "deny"])),
+  on_error: opt(oneOf(REDIS_ON_ERROR)),
   command_timeout: opt(Duration),
   key_prefix: opt(Str),
 });
@@ -109,7 +103,7 @@ const STATUS_MESSAGE = 'expected an HTTP status such as 200 or a range such as "
 
 export const UpstreamSchema = table({
   name: NonEmpty,
-  balancer: opt(oneOf(BALANCERS)),
+  balancer: opt(oneOf(BALANCER_NAMES)),
   hash_key: opt(Str),
   targets: Type.Array(TargetSchema, { minItems: 1, errorMessage: "expected a non-empty list of targets" }),
   health_check: opt(

@@ -9,6 +9,14 @@
  * other.
  */
 
+import type { AuthMode } from "../auth/modes.ts";
+import type { RateLimitAlgorithm } from "../limits/algorithms/names.ts";
+import type { RedisMode, RedisOnError } from "../limits/redis/modes.ts";
+import type { BalancerName } from "../upstream/balancers/names.ts";
+
+// Enum names are spelled once, as const lists next to their engines; the types come from there.
+export type { AuthMode, BalancerName, RateLimitAlgorithm, RedisMode, RedisOnError };
+
 export interface GatewayConfig {
   server: ServerConfig;
   admin: AdminConfig | null;
@@ -60,23 +68,14 @@ export interface AdminConfig {
 
 export interface RedisConfig {
   url: string;
-  mode: "sync" | "strict";
+  mode: RedisMode;
   sync_interval: number;
-  on_error: "local" | "allow" | "deny";
+  on_error: RedisOnError;
   /** Per-command timeout; default 100 ms. */
   command_timeout: number;
   /** Namespace for every key the gateway writes; default "gw:". */
   key_prefix: string;
 }
-
-export type BalancerName =
-  | "round_robin"
-  | "weighted"
-  | "least_conn"
-  | "least_time"
-  | "ip_hash"
-  | "hash"
-  | "random";
 
 export interface TargetConfig {
   url: string;
@@ -123,15 +122,6 @@ export interface UpstreamConfig {
   /** Send the client's Host header upstream instead of the target's; default false. */
   preserve_host: boolean;
 }
-
-export type AuthMode = "none" | "jwt" | "api_key" | "any";
-
-export type RateLimitAlgorithm =
-  | "token_bucket"
-  | "sliding_window"
-  | "fixed_window"
-  | "leaky_bucket"
-  | "concurrency";
 
 export interface RateLimitConfig {
   algorithm: RateLimitAlgorithm;

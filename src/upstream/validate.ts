@@ -1,6 +1,6 @@
 import type { UpstreamConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
-import { BALANCER_NAMES } from "./balancers/index.ts";
+import { BALANCER_NAMES, isBalancerName } from "./balancers/names.ts";
 import { compileKeyHash } from "./balancers/hash-key.ts";
 
 /** Largest half_open_requests the breaker word can count (permits use the upper 30 bits). */
@@ -14,7 +14,7 @@ export function validateUpstream(u: UpstreamConfig, index: number): void {
   const at = `upstreams[${index}]`;
   const problems: string[] = [];
   const positiveInt = (v: number, min: number) => Number.isInteger(v) && v >= min;
-  if (!BALANCER_NAMES.includes(u.balancer)) {
+  if (!isBalancerName(u.balancer)) {
     problems.push(`${at}.balancer: unknown balancer "${String(u.balancer)}" (expected ${BALANCER_NAMES.join(", ")})`);
   }
   if (u.balancer === "hash") {
