@@ -214,8 +214,8 @@ export const AuthSchema = table({
   strip_authorization: opt(Bool),
   strip_api_key: opt(Bool),
   forward_claims: opt(Type.Record(Type.String(), Str, { errorMessage: "expected a table of claim = \"header\"" })),
-  revoked_jtis: opt(StrList),
-  revoked_api_keys: opt(StrList),
+  revoked_jtis: opt(NameList),
+  revoked_api_keys: opt(NameList),
   token_cache_size: opt(NonNegativeInt),
 });
 
