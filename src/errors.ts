@@ -64,3 +64,40 @@ export class ConfigError extends Error {
     this.problems = problems;
   }
 }
+
+/** A key path in the config: ["routes", 2, "rate_limits", 0, "limit"]. */
+export type KeyPath = readonly (string | number)[];
+
+/**
+ * One problem an engine's check found, with its key path relative to what it
+ * checked (a limit, an upstream, an issuer). The engine prefixes it when it
+ * throws; config load (src/config/verify.ts) prefixes the path the value has
+ * in the file, so `--check` and the workers refuse the same things.
+ */
+export interface KeyedProblem {
+  readonly path: KeyPath;
+  readonly message: string;
+}
+
+/** TOML bare keys print as-is; anything else is quoted, as TOML would need it. */
+const BARE_KEY = /^[A-Za-z0-9_-]+$/;
+
+/** ["routes", 0, "upstream"] → "routes[0].upstream"; keys needing quotes are quoted ("forward_claims.\"a.b\""). */
+export function formatKeyPath(path: KeyPath): string {
+  let out = "";
+  for (const seg of path) {
+    if (typeof seg === "number") {
+      out += `[${seg}]`;
+      continue;
+    }
+    const key = BARE_KEY.test(seg) ? seg : JSON.stringify(seg);
+    out += out === "" ? key : `.${key}`;
+  }
+  return out;
+}
+
+/** "path: message" under `base` (a message alone when the whole path is empty). */
+export function keyedLine(base: KeyPath, p: KeyedProblem): string {
+  const path = formatKeyPath([...base, ...p.path]);
+  return path === "" ? p.message : `${path}: ${p.message}`;
+}

@@ -1,15 +1,30 @@
 import { constants, timingSafeEqual, verify as verifyNode } from "node:crypto";
-import type { VerifyKey } from "./keys.ts";
+import type { KeyObject } from "node:crypto";
 
 /**
- * JWS signature algorithms (RFC 7518 §3, RFC 8037 §3.1, RFC 9864 for
- * "Ed25519"). Verification runs synchronously on node:crypto: Bun's WebCrypto
- * (which jose uses) hops to a thread pool and measured 110-180 µs per RS256
- * verify against ~23 µs here (bench/RESULTS.md, Auth), and it would force a
- * Promise onto every uncached request.
+ * JWS signature algorithms (RFC 7518 §3, RFC 8037 §3.1). Verification runs
+ * synchronously on node:crypto: Bun's WebCrypto (which jose uses) hops to a
+ * thread pool and measured 110-180 µs per RS256 verify against ~23 µs here
+ * (bench/RESULTS.md, Auth), and it would force a Promise onto every uncached
+ * request.
+ *
+ * This table is the one list of algorithm names: config load
+ * (src/config/jwt-keys.ts) checks names, key sources and key fit with the
+ * functions below, so what `--check` accepts is what the verifier runs.
+ * "EdDSA" verifies Ed25519 keys only (keys.ts refuses Ed448: Bun's crypto
+ * cannot import it). RFC 9864's fully-specified "Ed25519" is not offered yet.
  *
  * "none" is not in the table, so it can never be allowed (RFC 8725 §3.1).
  */
+/**
+ * Verification keys, imported once at build (or once per JWKS fetch), never
+ * per request. `retired` is set when a JWKS refresh drops the key, so tokens
+ * cached under it stop being served from the cache.
+ */
+export type VerifyKey =
+  | { readonly kind: "secret"; readonly secret: Buffer; retired: boolean }
+  | { readonly kind: "rsa" | "ec" | "ed25519"; readonly object: KeyObject; readonly curve: string | null; retired: boolean };
+
 export type AlgorithmFamily = "hmac" | "rsa" | "pss" | "ecdsa" | "eddsa";
 
 export interface AlgorithmSpec {
@@ -52,9 +67,11 @@ const TABLE: ReadonlyMap<string, AlgorithmSpec> = new Map(
     spec("ES384", "ecdsa", "sha384", 48, "P-384", 96),
     spec("ES512", "ecdsa", "sha512", 64, "P-521", 132),
     spec("EdDSA", "eddsa", null, 0, null, 64),
-    spec("Ed25519", "eddsa", null, 0, null, 64),
   ].map((s) => [s.name, s] as const),
 );
+
+/** Every algorithm name an issuer may allow, in table order (exact, case-sensitive). */
+export const JWT_ALGORITHMS: readonly string[] = Object.freeze([...TABLE.keys()]);
 
 export const ASYMMETRIC_ALGORITHMS: readonly string[] = [...TABLE.values()]
   .filter((s) => s.family !== "hmac")
@@ -62,6 +79,26 @@ export const ASYMMETRIC_ALGORITHMS: readonly string[] = [...TABLE.values()]
 
 export function algorithmSpec(name: string): AlgorithmSpec | undefined {
   return TABLE.get(name);
+}
+
+/** Why `name` can never be allowed, or null when it is in the table. */
+export function algorithmNameProblem(name: string): string | null {
+  if (name.toLowerCase() === "none") return '"none" is never accepted (unsigned tokens)';
+  if (!TABLE.has(name)) return `unknown algorithm ${JSON.stringify(name)} (expected one of ${JWT_ALGORITHMS.join(", ")})`;
+  return null;
+}
+
+/** Where an issuer's keys come from. */
+export type KeySource = "secret" | "public_key" | "jwks_url";
+
+/**
+ * Whether keys from `source` may verify `alg`: HMAC only with a secret, every
+ * other family only with public keys. HS* next to a public key would let
+ * anyone sign with the public key as the HMAC secret (RFC 8725 §2.1, key
+ * confusion).
+ */
+export function fitsKeySource(alg: AlgorithmSpec, source: KeySource): boolean {
+  return (alg.family === "hmac") === (source === "secret");
 }
 
 /** Whether `key` is the right kind of key for `alg`: this is what stops HS/RS key confusion (RFC 8725 §2.1). */

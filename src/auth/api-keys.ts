@@ -1,6 +1,6 @@
 import { timingSafeEqual } from "node:crypto";
 import type { ConsumerConfig } from "../config/types.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, keyedLine, type KeyedProblem } from "../errors.ts";
 import { FAIL, type AuthFailure } from "./failures.ts";
 import type { Grant, IdentityMapper } from "./identity.ts";
 import { digestHi, digestLo, sha256, TABLE_API_KEY, type RevocationSet } from "./revocation.ts";
@@ -26,27 +26,18 @@ export class ApiKeyStore {
     mapper: IdentityMapper,
     private readonly revocation: RevocationSet,
   ) {
-    const problems: string[] = [];
-    const owner = new Map<number, string>();
+    const problems = apiKeyProblems(consumers);
+    // Messages name the consumer, not its index: the store is also built from configs that never were a file.
+    if (problems.length > 0) {
+      throw new ConfigError(problems.map((p) => keyedLine(["consumers", consumers[p.path[0] as number]!.name], { path: p.path.slice(1), message: p.message })));
+    }
     for (const consumer of consumers) {
       const grant = mapper.forConsumer(consumer.name)!;
-      consumer.api_keys.forEach((key, i) => {
-        if (key.length === 0) {
-          problems.push(`consumers.${consumer.name}.api_keys[${i}]: empty key`);
-          return;
-        }
+      for (const key of consumer.api_keys) {
         const digest = sha256(key);
-        const slot = indexOf(digest);
-        const taken = owner.get(slot);
-        if (taken !== undefined) {
-          problems.push(`consumers.${consumer.name}.api_keys[${i}]: the same key is already given to consumer "${taken}"`);
-          return;
-        }
-        owner.set(slot, consumer.name);
-        this.byDigest.set(slot, { digest, grant });
-      });
+        this.byDigest.set(indexOf(digest), { digest, grant });
+      }
     }
-    if (problems.length > 0) throw new ConfigError(problems);
   }
 
   get size(): number {
@@ -61,6 +52,33 @@ export class ApiKeyStore {
     if (this.revocation.has(TABLE_API_KEY, digestHi(digest), digestLo(digest))) return FAIL.apiKeyRevoked;
     return record.grant;
   }
+}
+
+/**
+ * What ApiKeyStore refuses, each at [consumer index, "api_keys", key index]:
+ * empty keys, and two keys whose digests share a lookup index (the same key
+ * twice, or a 2^-53 collision). Pure; config load runs it too. Messages never
+ * contain the key.
+ */
+export function apiKeyProblems(consumers: readonly ConsumerConfig[]): KeyedProblem[] {
+  const problems: KeyedProblem[] = [];
+  const owner = new Map<number, string>();
+  consumers.forEach((consumer, c) => {
+    consumer.api_keys.forEach((key, i) => {
+      if (key.length === 0) {
+        problems.push({ path: [c, "api_keys", i], message: "empty key" });
+        return;
+      }
+      const slot = indexOf(sha256(key));
+      const taken = owner.get(slot);
+      if (taken !== undefined) {
+        problems.push({ path: [c, "api_keys", i], message: `the same key is already given to consumer "${taken}"` });
+        return;
+      }
+      owner.set(slot, consumer.name);
+    });
+  });
+  return problems;
 }
 
 /** 53 bits of the digest as a Map key (an integer key avoids building a string per lookup). */

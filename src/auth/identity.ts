@@ -1,5 +1,5 @@
 import type { AuthConfig, ConsumerConfig } from "../config/types.ts";
-import { ConfigError } from "../errors.ts";
+import { ConfigError, keyedLine, type KeyedProblem } from "../errors.ts";
 import { ownValue } from "./segments.ts";
 
 /** Who the caller is, once an auth policy has said so. */
@@ -72,11 +72,27 @@ export function claimReader(name: string): ClaimReader {
   };
 }
 
-const RESERVED_HEADERS = new Set([
+/**
+ * Headers a claim may never be forwarded into: framing and routing belong to
+ * the proxy (RFC 9110 §7.6.1, §6.4), credentials and X-Forwarded-* to the
+ * client and the gateway. Config load refuses them too (normalize-auth.ts).
+ */
+export const CLAIM_HEADER_DENYLIST: ReadonlySet<string> = new Set([
   "host", "content-length", "transfer-encoding", "connection", "keep-alive", "upgrade", "te", "trailer",
   "authorization", "proxy-authorization", "cookie", "x-forwarded-for", "x-forwarded-host", "x-forwarded-proto",
 ]);
 const TOKEN_RE = /^[!#$%&'*+\-.^_`|~0-9a-z]+$/; // RFC 9110 §5.6.2 tchar, lower-cased
+
+/** What IdentityMapper refuses in auth.forward_claims, each at the path [claim] (pure; config load runs it too). */
+export function forwardClaimProblems(forwardClaims: Readonly<Record<string, string>>): KeyedProblem[] {
+  const problems: KeyedProblem[] = [];
+  for (const [claim, header] of Object.entries(forwardClaims)) {
+    const name = header.toLowerCase();
+    if (!TOKEN_RE.test(name)) problems.push({ path: [claim], message: `"${header}" is not a valid header name` });
+    else if (CLAIM_HEADER_DENYLIST.has(name)) problems.push({ path: [claim], message: `"${header}" may not be set from a claim` });
+  }
+  return problems;
+}
 
 export class IdentityMapper {
   private readonly consumers = new Map<string, ConsumerConfig>();
@@ -84,15 +100,10 @@ export class IdentityMapper {
   private readonly forward: readonly (readonly [ClaimReader, string])[];
 
   constructor(auth: AuthConfig, consumers: readonly ConsumerConfig[]) {
-    const problems: string[] = [];
+    const problems = forwardClaimProblems(auth.forward_claims);
+    if (problems.length > 0) throw new ConfigError(problems.map((p) => keyedLine(["auth", "forward_claims"], p)));
     const forward: [ClaimReader, string][] = [];
-    for (const [claim, header] of Object.entries(auth.forward_claims)) {
-      const name = header.toLowerCase();
-      if (!TOKEN_RE.test(name)) problems.push(`auth.forward_claims.${claim}: "${header}" is not a valid header name`);
-      else if (RESERVED_HEADERS.has(name)) problems.push(`auth.forward_claims.${claim}: "${header}" may not be set from a claim`);
-      else forward.push([claimReader(claim), name]);
-    }
-    if (problems.length > 0) throw new ConfigError(problems);
+    for (const [claim, header] of Object.entries(auth.forward_claims)) forward.push([claimReader(claim), header.toLowerCase()]);
     this.forward = forward;
     for (const c of consumers) this.consumers.set(c.name, c);
     for (const c of consumers) {

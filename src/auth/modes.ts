@@ -1,4 +1,7 @@
-/** Route auth modes (the config contract, DESIGN.md), spelled once. */
+/**
+ * Route auth modes (`auth = "..."`), spelled once: the schema's oneOf and
+ * AuthMode are derived from this list. A leaf module (no imports).
+ */
 export const AUTH_MODES = ["none", "jwt", "api_key", "any"] as const;
 
 export type AuthMode = (typeof AUTH_MODES)[number];

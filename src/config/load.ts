@@ -1,7 +1,7 @@
 /**
  * Config loading: file → TOML → `${ENV}` interpolation → schema → normalized
- * GatewayConfig. Every stage reports into one list, so a bad file is answered
- * with all of its problems at once, each as `key.path[index].key: problem`,
+ * GatewayConfig → the engines' own checks (verify.ts). Every stage reports
+ * into one list, so a bad file is answered with all of its problems at once, each as `key.path[index].key: problem`,
  * in one ConfigError. Nothing here binds a port or starts anything: a reload
  * can call it and keep the running config when it throws.
  *
@@ -18,11 +18,13 @@ import { describeFsError } from "./normalize-common.ts";
 import { normalizeRoutes } from "./normalize-routes.ts";
 import { normalizeAdmin, normalizeRateLimitGlobal, normalizeRedis, normalizeServer } from "./normalize-server.ts";
 import { normalizeUpstreams } from "./normalize-upstreams.ts";
-import { Problems, isWithin, problemLines } from "./problems.ts";
+import { type Problem, Problems, isWithin, problemLines } from "./problems.ts";
 import { ConfigSchema, type Loose, type RawConfig } from "./schema.ts";
 import { checkSchema } from "./schema-errors.ts";
 import { parseToml, removeDateTimes } from "./toml.ts";
 import type { GatewayConfig } from "./types.ts";
+import { verifyConfig } from "./verify.ts";
+import { FACTORIES } from "../policies/index.ts";
 
 /** Reads and validates a config file. Throws ConfigError listing every problem. */
 export async function loadConfig(path: string, env: Env = process.env): Promise<GatewayConfig> {
@@ -48,8 +50,37 @@ export function parseConfig(text: string, sourcePath: string, env: Env = process
  * Validates an already parsed document (the TOML's tables as plain data, e.g.
  * a config posted as JSON to the admin API). `raw` is not modified.
  * Throws ConfigError listing every problem.
+ *
+ * The last stage runs the engines' own compile-time checks (verify.ts), so a
+ * config accepted here is one every worker can compile.
  */
 export function validateConfig(raw: Record<string, unknown>, sourcePath: string, env: Env = process.env): GatewayConfig {
+  const { config, doc, report } = normalizeStages(raw, sourcePath, env);
+  const engines = new Problems();
+  verifyConfig(config, doc, report, engines);
+  // And each policy's own (PolicyFactory.verify), once its config is otherwise sound.
+  if (report.length === 0 && engines.count === 0) for (const f of FACTORIES) f.verify?.(config, engines);
+  const all = withoutEcho(report, [engines.items]);
+  if (all.length > 0) throw new ConfigError(problemLines(all));
+  return config;
+}
+
+/**
+ * Schema and normalization only, without the engines' checks. Not for
+ * serving: test/config/verdict.test.ts uses it to build the configs whose
+ * load verdict it compares with compileSnapshot's.
+ */
+export function normalizeConfigUnverified(raw: Record<string, unknown>, sourcePath: string, env: Env = process.env): GatewayConfig {
+  const { config, report } = normalizeStages(raw, sourcePath, env);
+  if (report.length > 0) throw new ConfigError(problemLines(report));
+  return config;
+}
+
+function normalizeStages(
+  raw: Record<string, unknown>,
+  sourcePath: string,
+  env: Env,
+): { config: GatewayConfig; doc: Loose<RawConfig>; report: Problem[] } {
   const early = new Problems();
   // interpolateTree copies, so removals below never touch the caller's object.
   const interpolated = interpolateTree(raw, env, early) as Record<string, unknown>;
@@ -77,13 +108,16 @@ export function validateConfig(raw: Record<string, unknown>, sourcePath: string,
   });
   const rate_limit = normalizeRateLimitGlobal(doc.rate_limit);
 
-  // A value reported by an earlier stage was reported once; whatever a later stage says about it is noise.
-  const report = [...early.items];
-  for (const stage of [schema.items, problems.items]) {
+  const config = { server, admin, redis, upstreams, routes, jwt, auth, consumers, rate_limit, source };
+  return { config, doc, report: withoutEcho(early.items, [schema.items, problems.items]) };
+}
+
+/** A value reported by an earlier stage was reported once; whatever a later stage says about it is noise. */
+function withoutEcho(first: readonly Problem[], later: readonly (readonly Problem[])[]): Problem[] {
+  const report = [...first];
+  for (const stage of later) {
     const known = report.slice();
     for (const p of stage) if (!known.some((k) => isWithin(p.path, k.path))) report.push(p);
   }
-  if (report.length > 0) throw new ConfigError(problemLines(report));
-  return { server, admin, redis, upstreams, routes, jwt, auth, consumers, rate_limit, source };
+  return report;
 }
-

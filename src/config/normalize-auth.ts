@@ -13,7 +13,8 @@
  */
 
 import { checkUrl } from "./addresses.ts";
-import { type KeySource, checkAlgorithm, keyFitsAlgorithm, parsePublicKey, readPublicKeyText } from "./jwt-keys.ts";
+import { CLAIM_HEADER_DENYLIST } from "../auth/identity.ts";
+import { type KeySource, type VerifyKey, checkAlgorithm, hmacSecretBytes, keyFitsPublicKey, parsePublicKey, readPublicKeyText } from "./jwt-keys.ts";
 import {
   type NormalizeContext,
   present,
@@ -27,11 +28,6 @@ import { normalizeRateLimits } from "./normalize-rate-limits.ts";
 import type { KeyPath } from "./problems.ts";
 import type { Loose, RawAuth, RawConfig, RawConsumer, RawJwtIssuer } from "./schema.ts";
 import type { AuthConfig, ConsumerConfig, JwtIssuerConfig } from "./types.ts";
-
-/** Headers a claim must never be written into: framing and routing belong to the proxy (RFC 9110 §7.6.1, §6.4). */
-const RESERVED_HEADERS = new Set([
-  "host", "content-length", "transfer-encoding", "connection", "keep-alive", "te", "trailer", "upgrade",
-]);
 
 const LOOPBACK_HOSTS = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
 
@@ -75,7 +71,7 @@ function normalizeIssuer(ctx: NormalizeContext, raw: Loose<RawJwtIssuer>, path: 
   }
 
   let public_key: string | null = null;
-  let key = null;
+  let key: VerifyKey | null = null;
   if (raw.public_key !== undefined) {
     const read = readPublicKeyText(raw.public_key, ctx.configDir);
     if ("error" in read) ctx.problems.add(at("public_key"), read.error);
@@ -89,7 +85,7 @@ function normalizeIssuer(ctx: NormalizeContext, raw: Loose<RawJwtIssuer>, path: 
 
   const algorithms: string[] = [];
   for (const [alg, i] of present(raw.algorithms)) {
-    const bad = checkAlgorithm(alg, source) ?? (key !== null && source === "public_key" ? keyFitsAlgorithm(key, alg) : null);
+    const bad = checkAlgorithm(alg, source) ?? (key !== null && source === "public_key" ? keyFitsPublicKey(key, alg) : null);
     if (bad !== null) ctx.problems.add([...path, "algorithms", i], bad);
     if (!algorithms.includes(alg)) algorithms.push(alg);
   }
@@ -97,7 +93,7 @@ function normalizeIssuer(ctx: NormalizeContext, raw: Loose<RawJwtIssuer>, path: 
   // RFC 7518 §3.2: an HMAC key must be at least as long as the hash output.
   if (typeof raw.secret === "string" && raw.secret.length > 0) {
     const bytes = Buffer.byteLength(raw.secret);
-    const needed = Math.max(0, ...algorithms.filter((a) => a.startsWith("HS")).map((a) => Number(a.slice(2)) / 8));
+    const needed = hmacSecretBytes(algorithms);
     if (bytes < needed) ctx.problems.add(at("secret"), `too short: ${needed} bytes at least for ${algorithms.filter((a) => a.startsWith("HS")).join(", ")} (RFC 7518 §3.2); got ${bytes}`);
   }
 
@@ -134,7 +130,7 @@ export function normalizeAuth(ctx: NormalizeContext, raw: Loose<RawAuth> | undef
     const path: KeyPath = ["auth", "forward_claims", claim];
     if (claim === "") ctx.problems.add(path, "claim name must not be empty");
     const name = readHeaderName(ctx, header, path);
-    if (RESERVED_HEADERS.has(name)) ctx.problems.add(path, `cannot forward a claim into the ${JSON.stringify(name)} header`);
+    if (CLAIM_HEADER_DENYLIST.has(name)) ctx.problems.add(path, `cannot forward a claim into the ${JSON.stringify(name)} header`);
     forward_claims[claim] = name;
   }
   return {

@@ -4,8 +4,10 @@
  * of stopping at the first.
  */
 
-export type PathSegment = string | number;
-export type KeyPath = readonly PathSegment[];
+import { formatKeyPath, type KeyPath } from "../errors.ts";
+
+export type { KeyPath } from "../errors.ts";
+export type PathSegment = KeyPath[number];
 
 export interface Problem {
   /** Formatted key path: `routes[0].rate_limits[1].key`; "" for the document itself. */
@@ -13,22 +15,8 @@ export interface Problem {
   readonly message: string;
 }
 
-/** TOML bare keys print as-is; anything else is quoted, as TOML would need it. */
-const BARE_KEY = /^[A-Za-z0-9_-]+$/;
-
-/** ["routes", 0, "upstream"] → "routes[0].upstream"; keys needing quotes are quoted ("forward_claims.\"a.b\""). */
-export function formatPath(path: KeyPath): string {
-  let out = "";
-  for (const seg of path) {
-    if (typeof seg === "number") {
-      out += `[${seg}]`;
-      continue;
-    }
-    const key = BARE_KEY.test(seg) ? seg : JSON.stringify(seg);
-    out += out === "" ? key : `.${key}`;
-  }
-  return out;
-}
+/** ["routes", 0, "upstream"] → "routes[0].upstream" (one formatter for config and engines: src/errors.ts). */
+export const formatPath = formatKeyPath;
 
 /** True when `path` is `ancestor` or lies inside it. */
 export function isWithin(path: string, ancestor: string): boolean {

@@ -14,7 +14,9 @@
  */
 
 import { type Static, Type } from "@sinclair/typebox";
+import { REDIS_MODES, REDIS_ON_ERROR } from "../limits/redis/modes.ts";
 import { RECIPE } from "../policies/index.ts";
+import { BALANCER_NAMES } from "../upstream/balancers/names.ts";
 import {
   Bool,
   Duration,
@@ -36,7 +38,6 @@ export { NOT_AVAILABLE, RateLimitSchema, UNIT, type Loose, type RawRateLimit } f
 export { AUTH_MODES } from "../auth/modes.ts";
 export { RATE_LIMIT_ALGORITHMS } from "../limits/config.ts";
 
-export const BALANCERS = ["round_robin", "weighted", "least_conn", "least_time", "ip_hash", "hash", "random"] as const;
 
 export const ServerSchema = table({
   listen: opt(Str),
@@ -64,9 +65,9 @@ export const AdminSchema = table({
 
 export const RedisSchema = table({
   url: Str,
-  mode: opt(oneOf(["sync", "strict"])),
+  mode: opt(oneOf(REDIS_MODES)),
   sync_interval: opt(Duration),
-  on_error: opt(oneOf(["local", "allow", "deny"])),
+  on_error: opt(oneOf(REDIS_ON_ERROR)),
   command_timeout: opt(Duration),
   key_prefix: opt(Str),
 });
@@ -81,7 +82,7 @@ const STATUS_MESSAGE = 'expected an HTTP status such as 200 or a range such as "
 
 export const UpstreamSchema = table({
   name: NonEmpty,
-  balancer: opt(oneOf(BALANCERS)),
+  balancer: opt(oneOf(BALANCER_NAMES)),
   hash_key: opt(Str),
   targets: Type.Array(TargetSchema, { minItems: 1, errorMessage: "expected a non-empty list of targets" }),
   health_check: opt(
@@ -172,8 +173,8 @@ export const AuthSchema = table({
   strip_authorization: opt(Bool),
   strip_api_key: opt(Bool),
   forward_claims: opt(Type.Record(Type.String(), Str, { errorMessage: "expected a table of claim = \"header\"" })),
-  revoked_jtis: opt(StrList),
-  revoked_api_keys: opt(StrList),
+  revoked_jtis: opt(NameList),
+  revoked_api_keys: opt(NameList),
   token_cache_size: opt(NonNegativeInt),
 });
 

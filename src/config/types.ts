@@ -14,8 +14,13 @@ import type { RateLimitRouteConfig } from "../policies/rate-limit/config.ts";
 import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
 
+import type { RedisMode, RedisOnError } from "../limits/redis/modes.ts";
+import type { BalancerName } from "../upstream/balancers/names.ts";
+
+// Enum names are spelled once, as const lists next to their engines; the types come from there.
 export type { AuthMode } from "../auth/modes.ts";
 export type { RateLimitAlgorithm, RateLimitConfig } from "../limits/config.ts";
+export type { BalancerName, RedisMode, RedisOnError };
 
 export interface GatewayConfig {
   server: ServerConfig;
@@ -68,23 +73,14 @@ export interface AdminConfig {
 
 export interface RedisConfig {
   url: string;
-  mode: "sync" | "strict";
+  mode: RedisMode;
   sync_interval: number;
-  on_error: "local" | "allow" | "deny";
+  on_error: RedisOnError;
   /** Per-command timeout; default 100 ms. */
   command_timeout: number;
   /** Namespace for every key the gateway writes; default "gw:". */
   key_prefix: string;
 }
-
-export type BalancerName =
-  | "round_robin"
-  | "weighted"
-  | "least_conn"
-  | "least_time"
-  | "ip_hash"
-  | "hash"
-  | "random";
 
 export interface TargetConfig {
   url: string;

@@ -4,9 +4,9 @@
  * contract (DESIGN.md), spelled once here.
  */
 
-export const RATE_LIMIT_ALGORITHMS = ["token_bucket", "sliding_window", "fixed_window", "leaky_bucket", "concurrency"] as const;
+import type { RateLimitAlgorithm } from "./algorithms/names.ts";
 
-export type RateLimitAlgorithm = (typeof RATE_LIMIT_ALGORITHMS)[number];
+export { RATE_LIMIT_ALGORITHMS, type RateLimitAlgorithm } from "./algorithms/names.ts";
 
 export interface RateLimitConfig {
   algorithm: RateLimitAlgorithm;

@@ -12,7 +12,7 @@
 export { allocateLimiterShared, createLimiterRuntime, type LimiterRuntime } from "./runtime.ts";
 export { startLimiterSync, type LimiterSync, type SyncOptions } from "./redis/sync.ts";
 export { allocateLimiterTable, attachLimiterTable, tableStats, type LimiterTable, type TableStats } from "./slot-table.ts";
-export { compileLimit } from "./compile.ts";
+export { compileLimit, limitProblems } from "./compile.ts";
 export { keyPartProblems } from "./keys.ts";
 export { lagFactor, startLagMonitor, type LagMonitor } from "./adaptive.ts";
 export type { CompiledLimit, Decision } from "./algorithms/types.ts";

@@ -104,10 +104,20 @@ export interface AllocateOptions {
   seed?: [number, number];
 }
 
+/** Largest slot count: 2^26 slots of 32 bytes is a 2 GiB table. */
+export const MAX_SLOTS = 1 << 26;
+
+/** Why `slots` cannot size a table (rate_limit.slots), or null; checked at config load and by allocateLimiterTable. */
+export function slotCountProblem(slots: number): string | null {
+  if (!Number.isInteger(slots) || slots < 1) return `must be a positive integer, got ${slots}`;
+  if (slots > MAX_SLOTS) return `must be at most ${MAX_SLOTS} (a ${(MAX_SLOTS * WORDS_PER_SLOT * 4) / 2 ** 30} GiB table), got ${slots}`;
+  return null;
+}
+
 /** Main thread: allocate the shared table. `slots` is rounded up to a power of two (min 64). */
 export function allocateLimiterTable(slots: number, opts: AllocateOptions = {}): SharedArrayBuffer {
-  if (!Number.isInteger(slots) || slots < 1) throw new RangeError(`rate_limit.slots must be a positive integer, got ${slots}`);
-  if (slots > 1 << 26) throw new RangeError(`rate_limit.slots must be at most ${1 << 26}, got ${slots}`);
+  const bad = slotCountProblem(slots);
+  if (bad !== null) throw new RangeError(`rate_limit.slots ${bad}`);
   let capacity = 64;
   while (capacity < slots) capacity *= 2;
   const probe = Math.min(opts.probe ?? 8, capacity);

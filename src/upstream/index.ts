@@ -12,3 +12,4 @@ export { createUpstreamRuntime, createUpstreamRuntimes, retryAfterSeconds, Upstr
 export { startHealthChecks, type HealthChange, type HealthCheckOptions, type HealthChecks } from "./health-checker.ts";
 export { monotonicNow, type Clock } from "./time.ts";
 export type { UpstreamRuntime } from "./types.ts";
+export { upstreamProblems, validateUpstream } from "./validate.ts";

@@ -114,7 +114,7 @@ describe("hook order", () => {
           name: "boom",
           create: () => ({
             name: "boom",
-            onRequest: () => {
+            onRequest: (): undefined => {
               if (fail) throw new Error("boom");
             },
           }),
@@ -229,7 +229,7 @@ describe("onError", () => {
     gw.client.answer = { error: new GatewayError("upstream_timeout", 504, "upstream timed out", { source: "upstream" }) };
     const res = await gw.handle("/api/x");
     expect(res.status).toBe(504);
-    expect((await res.json()).error).toBe("upstream_timeout");
+    expect(((await res.json()) as { error: string }).error).toBe("upstream_timeout");
   });
 });
 

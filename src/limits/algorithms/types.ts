@@ -1,5 +1,6 @@
-import type { RateLimitAlgorithm, RateLimitConfig } from "../config.ts";
+import type { RateLimitConfig } from "../config.ts";
 import type { LimiterTable } from "../slot-table.ts";
+import type { RateLimitAlgorithm } from "./names.ts";
 
 /**
  * One decision. Algorithms write into a caller-owned object instead of
