@@ -108,7 +108,9 @@ function normalizeStages(
   });
   const rate_limit = normalizeRateLimitGlobal(doc.rate_limit);
 
-  const config = { server, admin, redis, upstreams, routes, jwt, auth, consumers, rate_limit, source };
+  const base = { server, admin, redis, upstreams, routes, jwt, auth, consumers, rate_limit, source };
+  // Each policy normalizes its own top-level sections ([cache], [cors], ...).
+  const config = Object.assign(base, ...FACTORIES.map((f) => f.normalizeSections?.(ctx, doc as Record<string, unknown>, base))) as GatewayConfig;
   return { config, doc, report: withoutEcho(early.items, [schema.items, problems.items]) };
 }
 

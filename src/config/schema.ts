@@ -15,7 +15,7 @@
 
 import { type Static, Type } from "@sinclair/typebox";
 import { REDIS_MODES, REDIS_ON_ERROR } from "../limits/redis/modes.ts";
-import { RECIPE } from "../policies/index.ts";
+import { FACTORIES, RECIPE } from "../policies/index.ts";
 import { BALANCER_NAMES } from "../upstream/balancers/names.ts";
 import {
   Bool,
@@ -190,8 +190,8 @@ export const RateLimitGlobalSchema = table({
   legacy_headers: opt(Bool),
 });
 
-/** The whole file. `[jwt]` is one table or `[[jwt]]` a list of them. */
-export const ConfigSchema = table({
+/** The whole file. `[jwt]` is one table or `[[jwt]]` a list of them. Each policy may add its own sections (PolicyFactory.sectionKeys). */
+const BASE_SECTIONS = {
   server: opt(ServerSchema),
   admin: opt(AdminSchema),
   redis: opt(RedisSchema),
@@ -205,7 +205,11 @@ export const ConfigSchema = table({
   auth: opt(AuthSchema),
   consumers: opt(Type.Array(ConsumerSchema, { errorMessage: "expected a list of [[consumers]] tables" })),
   rate_limit: opt(RateLimitGlobalSchema),
-});
+};
+
+export const ConfigSchema = table(
+  Object.assign({}, BASE_SECTIONS, ...FACTORIES.map((f) => f.sectionKeys ?? {})) as typeof BASE_SECTIONS,
+);
 
 export type RawConfig = Static<typeof ConfigSchema>;
 export type RawServer = Static<typeof ServerSchema>;

@@ -77,6 +77,15 @@ export interface Policy {
 export interface PolicyFactory<Setup = unknown> {
   /** Unique; how plugins name a slot (`after = "auth"`). */
   readonly name: string;
+  /** Its top-level sections ([cache], [cors]: TypeBox schemas), merged into the file's schema. */
+  readonly sectionKeys?: TProperties;
+  /**
+   * Its part of the normalized config from the raw file (after the schema
+   * check; values it refused are gone), given the sections normalized before
+   * it; problems go to `ctx.problems` with their key paths. Its types extend
+   * GatewayConfig in src/config/types.ts.
+   */
+  normalizeSections?(ctx: NormalizeContext, doc: Record<string, unknown>, config: Readonly<Partial<GatewayConfig>>): Partial<GatewayConfig>;
   /** Its [[routes]] keys (TypeBox schemas), merged into the route schema. */
   readonly routeKeys?: TProperties;
   /**
