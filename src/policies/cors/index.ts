@@ -1,0 +1,72 @@
+/**
+ * CORS (DESIGN.md step 3). Two halves:
+ * - pre-route: a preflight (OPTIONS with Origin and Access-Control-Request-
+ *   Method) is answered 204 before routing, so a route that only takes GET
+ *   still answers its preflight (not 405), and before auth (a browser never
+ *   sends credentials on a preflight). The route is found by the method the
+ *   preflight asks for, in a router of the CORS rules built at load.
+ * - the route's recipe entry: the actual request's response gets Vary: Origin
+ *   always and the Allow-Origin/Credentials/Expose fields for an allowed
+ *   origin. A disallowed origin just gets no CORS fields: the request itself
+ *   still goes through (non-browser clients send Origin too).
+ */
+import { CorsRule, mergeCors } from "../../edge/cors.ts";
+import { Router } from "../../router/radix.ts";
+import { definePolicy, type Policy } from "../types.ts";
+import { CORS_ROUTE_KEYS, CORS_SECTION_KEYS, normalizeCorsRoute, normalizeCorsTable } from "./config.ts";
+
+export const cors = definePolicy<void>({
+  name: "cors",
+  sectionKeys: CORS_SECTION_KEYS,
+  normalizeSections: (ctx, doc) => ({ cors: doc.cors === undefined ? null : normalizeCorsTable(ctx, doc.cors, ["cors"]) }),
+  routeKeys: CORS_ROUTE_KEYS,
+  normalizeRoute: normalizeCorsRoute,
+  verify(config, problems) {
+    config.routes.forEach((route, i) => {
+      const s = mergeCors(config.cors, route.cors);
+      if (s === null) return;
+      const at = route.cors ? ["routes", i, "cors"] : ["cors"];
+      if (s.origins.length === 0) problems.add([...at, "origins"], "CORS needs at least one allowed origin");
+      // Fetch: a credentialed response may not use "*" (the browser refuses it), so the config cannot promise it.
+      if (s.credentials && s.origins.includes("*")) problems.add([...at, "origins"], '"*" cannot be used with credentials = true; list the origins');
+    });
+  },
+  preRoute(_setup, config): Policy | null {
+    const router = new Router<CorsRule>();
+    let any = false;
+    for (const route of config.routes) {
+      const s = mergeCors(config.cors, route.cors);
+      if (s === null) continue;
+      router.add(route.path, route.methods, route.hosts, new CorsRule(s, route.methods));
+      any = true;
+    }
+    if (!any) return null;
+    return {
+      name: "cors",
+      onRequest(ctx) {
+        if (ctx.method !== "OPTIONS") return undefined;
+        const h = ctx.req.headers;
+        const origin = h.get("origin");
+        const method = h.get("access-control-request-method");
+        if (origin === null || method === null) return undefined;
+        const match = router.find(method, ctx.host, ctx.path);
+        if (match === null || match.value === undefined) return undefined;
+        const fields = match.value.preflight(origin, method, h.get("access-control-request-headers"));
+        // Refused: no CORS fields, and the OPTIONS request goes on like any other.
+        if (fields === null) return undefined;
+        return new Response(null, { status: 204, headers: fields });
+      },
+    };
+  },
+  create(route, _setup, config): Policy | null {
+    const s = mergeCors(config.cors, route.cors);
+    if (s === null) return null;
+    const rule = new CorsRule(s, route.methods);
+    return {
+      name: "cors",
+      onResponse(ctx, res) {
+        rule.decorate(ctx.req.headers.get("origin"), res.headers);
+      },
+    };
+  },
+});
