@@ -12,6 +12,9 @@
 import type { AuthRouteConfig } from "../policies/auth/config.ts";
 import type { RateLimitRouteConfig } from "../policies/rate-limit/config.ts";
 import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts";
+import type { CompressionOverride, CompressionRouteConfig } from "../policies/compression/config.ts";
+import type { CorsOverride, CorsRouteConfig } from "../policies/cors/config.ts";
+import type { IpFilterConfig, IpFilterRouteConfig } from "../policies/ip-filter/config.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
 
 import type { RedisMode, RedisOnError } from "../limits/redis/modes.ts";
@@ -33,6 +36,12 @@ export interface GatewayConfig {
   auth: AuthConfig;
   consumers: ConsumerConfig[];
   rate_limit: RateLimitGlobalConfig;
+  /** [cors]: defaults of every route's CORS (policies/cors). */
+  cors: CorsOverride | null;
+  /** [compression]: on for every route with these settings (policies/compression). */
+  compression: CompressionOverride | null;
+  /** [ip]: the allow/deny lists every request passes before routing (policies/ip-filter). */
+  ip: IpFilterConfig | null;
   /** Absolute path of the file this came from (for reload and relative paths). */
   source: string;
 }
@@ -136,7 +145,8 @@ export interface UpstreamConfig {
  * A route: the keys every route has, plus each recipe entry's own part (the
  * policy folders own those types, src/policies/<name>/config.ts).
  */
-export interface RouteConfig extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig {
+export interface RouteConfig
+  extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig, IpFilterRouteConfig, CorsRouteConfig, CompressionRouteConfig {
   name: string;
   /** Host names this route answers for; empty = any. "*.example.com" matches one label. */
   hosts: string[];

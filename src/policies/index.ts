@@ -11,6 +11,9 @@
  * Adding a policy: a folder with its factory, and one line here.
  */
 import { auth } from "./auth/index.ts";
+import { compression } from "./compression/index.ts";
+import { cors } from "./cors/index.ts";
+import { ipFilter } from "./ip-filter/index.ts";
 import { credentials } from "./credentials/index.ts";
 import { rateLimit } from "./rate-limit/index.ts";
 import { stripPrefix } from "./strip-prefix/index.ts";
@@ -22,10 +25,16 @@ import type { PolicyFactory } from "./types.ts";
  * filters, CORS preflight and metrics (PolicyFactory.preRoute). Their
  * hooks see ctx.route set once routing found a route, null before and on 404/405.
  */
-export const PRE_ROUTE: readonly PolicyFactory<any>[] = [];
+export const PRE_ROUTE: readonly PolicyFactory<any>[] = [
+  ipFilter, //      3. access: [ip] allow/deny for every request
+  cors, //          3. access: CORS preflights, answered before routing (no 405) and auth
+];
 
 /** A route's steps, in request order. */
 export const RECIPE: readonly PolicyFactory<any>[] = [
+  ipFilter, //     3. access: the route's ip allow/deny, before auth
+  cors, //          3. access: CORS fields of the actual request (its onResponse runs last)
+  compression, //   8. response: content coding on the way out (below it: cache stores identity)
   auth, //          3. access: authentication, authorization, identity headers
   rateLimit, //     4. limits: rate limits, quotas, concurrency
   credentials, //   6. request transform: strip credentials the upstream must not see

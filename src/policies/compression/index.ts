@@ -1,0 +1,76 @@
+/**
+ * Compression (DESIGN.md step 8): the response in the best content coding
+ * the client accepts (RFC 9110 §12.5.3), on the way out. Below it in the
+ * recipe sit the cache and transforms, so the cache stores identity bodies
+ * and every answer (hit or miss) is encoded here for the client that asked:
+ * a client without gzip never gets gzip.
+ *
+ * Left as they are: HEAD, 1xx/204/206/304, a body the upstream encoded
+ * already (never twice), Cache-Control: no-transform (RFC 9111 §5.2.2.6,
+ * RFC 9110 §7.7), media types not in `types`, bodies of a known length under
+ * `min_size`. Encoded: Content-Length recomputed (bytes in hand) or dropped
+ * (a stream, compressed chunk by chunk as it arrives), a strong ETag made
+ * weak (§8.8.1: the encoded bytes differ from the identity ones), and
+ * Vary: Accept-Encoding on every response whose coding could have differed.
+ */
+import { compressBytes, compressStream } from "../../edge/compress.ts";
+import { appendVary } from "../../edge/cors.ts";
+import { MediaTypeSet } from "../../edge/media-types.ts";
+import { negotiateEncoding } from "../../edge/negotiate.ts";
+import { definePolicy, knownBody, replaceBody, type Policy } from "../types.ts";
+import {
+  COMPRESSION_ROUTE_KEYS,
+  COMPRESSION_SECTION_KEYS,
+  mergeCompression,
+  normalizeCompressionRoute,
+  normalizeCompressionTable,
+  type CompressionSettings,
+} from "./config.ts";
+
+function compressionPolicy(s: CompressionSettings): Policy {
+  const types = new MediaTypeSet(s.types);
+  const { algorithms, min_size: minSize, levels } = s;
+  return {
+    name: "compression",
+    onResponse(ctx, res) {
+      const status = res.status;
+      if (ctx.method === "HEAD" || status < 200 || status === 204 || status === 206 || status === 304) return;
+      const h = res.headers;
+      if (h.has("content-encoding") || h.has("content-range") || !types.has(h.get("content-type"))) return;
+      const cc = h.get("cache-control");
+      if (cc !== null && /(?:^|[\s,])no-transform(?:$|[\s,])/i.test(cc)) return;
+      appendVary(h, "Accept-Encoding");
+      if (res.body === null) return;
+      const known = knownBody(res);
+      const declared = h.get("content-length");
+      const length = known !== undefined ? known.length : declared !== null ? Number(declared) : -1;
+      if (length >= 0 && length < minSize) return;
+      const coding = negotiateEncoding(ctx.req.headers.get("accept-encoding"), algorithms);
+      if (coding === null) return;
+      h.set("content-encoding", coding);
+      const etag = h.get("etag");
+      if (etag !== null && etag.startsWith('"')) h.set("etag", `W/${etag}`);
+      if (known !== undefined) {
+        const out = compressBytes(coding, known, levels[coding]);
+        h.set("content-length", String(out.length));
+        return replaceBody(res, out);
+      }
+      h.delete("content-length");
+      return new Response(compressStream(coding, res.body, levels[coding]), { status, headers: h });
+    },
+  };
+}
+
+export const compression = definePolicy<void>({
+  name: "compression",
+  sectionKeys: COMPRESSION_SECTION_KEYS,
+  normalizeSections: (ctx, doc) => ({
+    compression: doc.compression === undefined ? null : normalizeCompressionTable(ctx, doc.compression, ["compression"]),
+  }),
+  routeKeys: COMPRESSION_ROUTE_KEYS,
+  normalizeRoute: normalizeCompressionRoute,
+  create(route, _setup, config) {
+    const s = mergeCompression(config.compression, route.compression);
+    return s === null || s.algorithms.length === 0 ? null : compressionPolicy(s);
+  },
+});
