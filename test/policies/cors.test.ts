@@ -1,0 +1,3 @@
+import { runPolicyCase } from "./policy.case.ts";
+
+runPolicyCase({ name: "cors", routeKeys: 'cors = { origins = ["https://app.example"] }', admits: [{}, { headers: { origin: "https://evil.example" } }] });
