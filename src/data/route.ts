@@ -45,6 +45,8 @@ export interface Chain {
   readonly logAt: readonly number[];
   /** The largest bufferResponse of the chain. */
   readonly buffer: number;
+  /** The terminal records byte bodies (knownBody): some policy buffers or asked for known bodies. */
+  readonly notesBodies: boolean;
 }
 
 /** A route as the data plane sees it: config resolved, chain compiled, terminal bound. Immutable. */
@@ -69,7 +71,9 @@ export function compileChain(pre: readonly Policy[], policies: readonly Policy[]
   const log: LogHook[] = [];
   const logAt: number[] = [];
   let buffer = 0;
+  let knownBodies = false;
   all.forEach((p, i) => {
+    if (p.knownBodies) knownBodies = true;
     // Bound once here, so the runner calls plain functions and never tests for an absent hook.
     if (p.onRequest && i >= pre.length) {
       request.push(p.onRequest.bind(p));
@@ -106,6 +110,7 @@ export function compileChain(pre: readonly Policy[], policies: readonly Policy[]
     log: log.reverse(),
     logAt: logAt.reverse(),
     buffer,
+    notesBodies: buffer > 0 || knownBodies,
   };
 }
 

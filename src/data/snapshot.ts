@@ -60,7 +60,7 @@ export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, cl
   for (const route of config.routes) {
     const policies = present(recipe.map((f) => f.create?.(route, setupOf(f), config) ?? null));
     const chain = compileChain(prePolicies, policies);
-    const terminal = new ProxyTerminal(env, upstreams.get(route.upstream)!, route, chain.upstream, chain.buffer > 0);
+    const terminal = new ProxyTerminal(env, upstreams.get(route.upstream)!, route, chain.upstream, chain.notesBodies);
     router.add(route.path, route.methods, route.hosts, { name: route.name, config: route, chain, terminal });
   }
   // Build the matcher now, not on the first request.

@@ -71,6 +71,13 @@ export interface Policy {
    * and reach onResponse as null. Default: 0 (streams are never buffered).
    */
   readonly bufferResponse?: number;
+  /**
+   * Wants the bytes of bodies that came whole with the upstream's head
+   * (knownBody), without making the runner wait for a streamed one as
+   * bufferResponse does: compression sizes and encodes those in one go and
+   * streams the rest. Default: false.
+   */
+  readonly knownBodies?: boolean;
 }
 
 /** A recipe entry: everything one policy owns, from its config keys to its per-route hooks. */

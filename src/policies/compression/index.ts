@@ -32,6 +32,7 @@ function compressionPolicy(s: CompressionSettings): Policy {
   const { algorithms, min_size: minSize, levels } = s;
   return {
     name: "compression",
+    knownBodies: true,
     onResponse(ctx, res) {
       const status = res.status;
       if (ctx.method === "HEAD" || status < 200 || status === 204 || status === 206 || status === 304) return;
