@@ -14,7 +14,7 @@ export interface Levels {
 }
 
 /** Picked by measurement (bench/compression-levels.ts, bench/RESULTS.md): the knee of ratio over throughput on JSON. */
-export const DEFAULT_LEVELS: Levels = { gzip: 5, br: 4, zstd: 3 };
+export const DEFAULT_LEVELS: Levels = { gzip: 5, br: 3, zstd: 1 };
 
 export const LEVEL_RANGES: Record<Coding, [number, number]> = { gzip: [1, 9], br: [0, 11], zstd: [1, 19] };
 
