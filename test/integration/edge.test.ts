@@ -44,6 +44,33 @@ function startUpstream() {
           });
           return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
         }
+        case "/dies": {
+          // One chunk, then the upstream breaks mid-body.
+          let sent = false;
+          const body = new ReadableStream<Uint8Array>({
+            async pull(c) {
+              if (sent) {
+                await Bun.sleep(100);
+                c.error(new Error("upstream broke"));
+                return;
+              }
+              sent = true;
+              c.enqueue(new TextEncoder().encode(`${JSON.stringify({ pad: "y".repeat(2000) })}\n`));
+            },
+          });
+          return new Response(body, { headers: { "content-type": "application/x-ndjson" } });
+        }
+        case "/sse": {
+          let n = 0;
+          const body = new ReadableStream<Uint8Array>({
+            async pull(c) {
+              if (n > 0) await Bun.sleep(200);
+              if (n === 2) return c.close();
+              c.enqueue(new TextEncoder().encode(`data: ${n++}\n\n`));
+            },
+          });
+          return new Response(body, { headers: { "content-type": "text/event-stream" } });
+        }
         default:
           return Response.json({ path, method: req.method, xff: req.headers.get("x-forwarded-for") });
       }
@@ -305,6 +332,42 @@ describe("compression", () => {
       const text = decode(coding, Buffer.concat(chunks));
       expect(text.trim().split("\n").map((l) => JSON.parse(l).n)).toEqual([0, 1, 2]);
     }
+  });
+});
+
+describe("compression of broken and tiny streams", () => {
+  test("an upstream that breaks mid-stream ends the compressed response with an error, and the gateway serves on", async () => {
+    const res = await get("/zip/dies", { "accept-encoding": "gzip" });
+    expect(res.headers.get("content-encoding")).toBe("gzip");
+    // Either the read fails (the connection is cut) or what arrived is a truncated gzip stream: never a whole body.
+    let whole = false;
+    try {
+      zlib.gunzipSync(Buffer.from(await res.arrayBuffer()));
+      whole = true;
+    } catch {}
+    expect(whole).toBe(false);
+    expect((await get("/zip/big", { "accept-encoding": "gzip" })).status).toBe(200);
+  });
+
+  test("SSE events of a few bytes each reach the client one by one, compressed (a stream has no known size: min_size does not hold it back)", async () => {
+    const res = await get("/zip/sse", { "accept-encoding": "br" });
+    expect(res.headers.get("content-encoding")).toBe("br");
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    const dec = zlib.createBrotliDecompress();
+    const out: Buffer[] = [];
+    dec.on("data", (b: Buffer) => out.push(b));
+    await new Promise<void>((r) => dec.write(first.value!, () => r()));
+    await Bun.sleep(20);
+    expect(Buffer.concat(out).toString()).toBe("data: 0\n\n");
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      dec.write(value);
+    }
+    await new Promise<void>((r) => dec.end(() => r()));
+    await Bun.sleep(20);
+    expect(Buffer.concat(out).toString()).toBe("data: 0\n\ndata: 1\n\n");
   });
 });
 
