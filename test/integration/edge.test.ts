@@ -297,6 +297,9 @@ describe("compression", () => {
       expect(res.headers.get("content-encoding")).toBeNull();
       await res.arrayBuffer();
     }
+    const asked = await get("/zip/big", { "accept-encoding": "gzip", "cache-control": "no-transform" });
+    expect(asked.headers.get("content-encoding")).toBeNull();
+    expect(await asked.text()).toBe(BIG);
     const empty = await get("/zip/empty", { "accept-encoding": "gzip" });
     expect(empty.status).toBe(204);
     expect(empty.headers.get("content-encoding")).toBeNull();

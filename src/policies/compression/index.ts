@@ -27,6 +27,12 @@ import {
   type CompressionSettings,
 } from "./config.ts";
 
+const NO_TRANSFORM = /(?:^|[\s,])no-transform(?:$|[\s,;=])/i;
+
+function noTransform(cc: string | null): boolean {
+  return cc !== null && NO_TRANSFORM.test(cc);
+}
+
 function compressionPolicy(s: CompressionSettings): Policy {
   const types = new MediaTypeSet(s.types);
   const { algorithms, min_size: minSize, levels } = s;
@@ -38,8 +44,8 @@ function compressionPolicy(s: CompressionSettings): Policy {
       if (ctx.method === "HEAD" || status < 200 || status === 204 || status === 206 || status === 304) return;
       const h = res.headers;
       if (h.has("content-encoding") || h.has("content-range") || !types.has(h.get("content-type"))) return;
-      const cc = h.get("cache-control");
-      if (cc !== null && /(?:^|[\s,])no-transform(?:$|[\s,])/i.test(cc)) return;
+      // no-transform from the origin (RFC 9111 §5.2.2.6) or from the client (§5.2.1.6): the content goes as it is.
+      if (noTransform(h.get("cache-control")) || noTransform(ctx.req.headers.get("cache-control"))) return;
       appendVary(h, "Accept-Encoding");
       if (res.body === null) return;
       const known = knownBody(res);
