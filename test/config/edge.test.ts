@@ -43,6 +43,8 @@ describe("edge config", () => {
     expect(problems(withRoutes("", '[ip]\nallow = ["300.0.0.1"]'))).toContain("ip.allow[0]");
     expect(problems(route("") + '\n[cors]\norigins = ["*"]\ncredentials = true\n')).toContain("cors.origins");
     expect(problems(withRoutes("", "[compression]\nmin_size = 5"))).toContain("compression.min_size");
+    const twoRoutes = withRoutes('[[routes]]\nname = "a"\npath = "/a"\nupstream = "u"\n[[routes]]\nname = "b"\npath = "/b"\nupstream = "u"\n') + '\n[cors]\nmax_age = "1m"\n';
+    expect(problems(twoRoutes).split("cors.origins").length).toBe(2);
   });
 
   test("good tables load with defaults and the route's override merged later", () => {

@@ -22,10 +22,15 @@ export const cors = definePolicy<void>({
   routeKeys: CORS_ROUTE_KEYS,
   normalizeRoute: normalizeCorsRoute,
   verify(config, problems) {
+    let globalChecked = false;
     config.routes.forEach((route, i) => {
       const s = mergeCors(config.cors, route.cors);
       if (s === null) return;
-      const at = route.cors ? ["routes", i, "cors"] : ["cors"];
+      // A route that only inherits [cors] reports at [cors], once for all of them.
+      const own = route.cors !== null && Object.keys(route.cors).length > 0;
+      if (!own && globalChecked) return;
+      if (!own) globalChecked = true;
+      const at = own ? ["routes", i, "cors"] : ["cors"];
       if (s.origins.length === 0) problems.add([...at, "origins"], "CORS needs at least one allowed origin");
       // Fetch: a credentialed response may not use "*" (the browser refuses it), so the config cannot promise it.
       if (s.credentials && s.origins.includes("*")) problems.add([...at, "origins"], '"*" cannot be used with credentials = true; list the origins');
