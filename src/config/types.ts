@@ -12,6 +12,7 @@
 import type { AuthRouteConfig } from "../policies/auth/config.ts";
 import type { RateLimitRouteConfig } from "../policies/rate-limit/config.ts";
 import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts";
+import type { MetricsConfig } from "../policies/metrics/config.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
 
 import type { RedisMode, RedisOnError } from "../limits/redis/modes.ts";
@@ -33,6 +34,8 @@ export interface GatewayConfig {
   auth: AuthConfig;
   consumers: ConsumerConfig[];
   rate_limit: RateLimitGlobalConfig;
+  /** `[metrics]`: the Prometheus listener; null/absent without the section (metrics are counted anyway). */
+  metrics?: MetricsConfig | null;
   /** Absolute path of the file this came from (for reload and relative paths). */
   source: string;
 }

@@ -12,6 +12,7 @@
  */
 import { auth } from "./auth/index.ts";
 import { credentials } from "./credentials/index.ts";
+import { metrics } from "./metrics/index.ts";
 import { rateLimit } from "./rate-limit/index.ts";
 import { stripPrefix } from "./strip-prefix/index.ts";
 import type { PolicyFactory } from "./types.ts";
@@ -22,7 +23,9 @@ import type { PolicyFactory } from "./types.ts";
  * filters, CORS preflight and metrics (PolicyFactory.preRoute). Their
  * hooks see ctx.route set once routing found a route, null before and on 404/405.
  */
-export const PRE_ROUTE: readonly PolicyFactory<any>[] = [];
+export const PRE_ROUTE: readonly PolicyFactory<any>[] = [
+  metrics, //       9. after: counts every request, 404s included (onLog); first, so its response hook runs last
+];
 
 /** A route's steps, in request order. */
 export const RECIPE: readonly PolicyFactory<any>[] = [

@@ -198,6 +198,7 @@ describe("the DESIGN.md example", () => {
       },
       consumers: [{ name: "mobile-app", api_keys: ["mobile-key"], roles: ["user"], rate_limits: [] }],
       rate_limit: { slots: 65_536, legacy_headers: true },
+      metrics: null,
       source: path,
     };
     expect(config).toEqual(expected);
@@ -277,6 +278,7 @@ describe("defaults", () => {
       },
       consumers: [],
       rate_limit: { slots: 65_536, legacy_headers: true },
+      metrics: null,
       source: "/etc/gateway/empty.toml",
     });
   });
