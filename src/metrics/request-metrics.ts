@@ -82,8 +82,12 @@ export class RequestMetrics {
     return r;
   }
 
-  /** The response head is decided (the last response hook): note its body size. */
-  responded(ctx: MeasuredRequest, res: Response): void {
+  /** The response head is decided (the last response hook): note its body size (the bytes in hand, else Content-Length). */
+  responded(ctx: MeasuredRequest, res: Response, known: Uint8Array | undefined): void {
+    if (known !== undefined) {
+      ctx.bytesOut = known.byteLength;
+      return;
+    }
     const cl = res.headers.get("content-length");
     ctx.bytesOut = cl === null ? -1 : Number(cl);
   }

@@ -9,7 +9,7 @@ import type { GatewayConfig } from "../../config/types.ts";
 import { allocateMetrics, attachMetrics } from "../../metrics/registry.ts";
 import { RequestMetrics } from "../../metrics/request-metrics.ts";
 import type { AccessEntry, RequestContext } from "../context.ts";
-import { definePolicy, type Policy } from "../types.ts";
+import { definePolicy, knownBody, type Policy } from "../types.ts";
 import { metricsSectionKeys, normalizeMetrics } from "./config.ts";
 
 export const metrics = definePolicy<RequestMetrics>({
@@ -27,7 +27,7 @@ export const metrics = definePolicy<RequestMetrics>({
     return {
       name: "metrics",
       onResponse(ctx: RequestContext, res: Response) {
-        m.responded(ctx, res);
+        m.responded(ctx, res, knownBody(res));
       },
       onLog(ctx: RequestContext, entry: AccessEntry) {
         m.logged(ctx, entry);
