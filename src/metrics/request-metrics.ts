@@ -88,8 +88,9 @@ export class RequestMetrics {
       ctx.bytesOut = known.byteLength;
       return;
     }
+    // Bytes the terminal had in hand lose their Content-Length (Bun frames them): it noted their size itself.
     const cl = res.headers.get("content-length");
-    ctx.bytesOut = cl === null ? -1 : Number(cl);
+    if (cl !== null) ctx.bytesOut = Number(cl);
   }
 
   /** The request is over: count it. */
