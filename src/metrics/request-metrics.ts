@@ -39,6 +39,8 @@ export const UNMATCHED = "_unmatched";
 
 class RouteSeries {
   readonly byMethodCode = new Map<number, BoundCounter>();
+  /** Upstream histograms by target name (the proxy's interned strings: no key is built per request). */
+  readonly byTarget = new Map<string, BoundHistogram>();
   constructor(
     readonly name: string,
     readonly duration: BoundHistogram,
@@ -56,7 +58,6 @@ export class RequestMetrics {
   readonly #upstream: Histogram;
   readonly #routes = new Map<string, RouteSeries>();
   readonly #unmatched: RouteSeries;
-  readonly #targets = new Map<string, BoundHistogram>();
 
   constructor(registry: SharedRegistry) {
     this.registry = registry;
@@ -84,8 +85,8 @@ export class RequestMetrics {
 
   /** The response head is decided (the last response hook): note its body size (the bytes in hand, else Content-Length). */
   responded(ctx: MeasuredRequest, res: Response, known: Uint8Array | undefined): void {
-    if (known !== undefined) {
-      ctx.bytesOut = known.byteLength;
+    if (known !== undefined || ctx.bytesOut >= 0) {
+      if (known !== undefined) ctx.bytesOut = known.byteLength;
       return;
     }
     // Bytes the terminal had in hand lose their Content-Length (Bun frames them): it noted their size itself.
@@ -106,16 +107,18 @@ export class RequestMetrics {
     }
     c.inc(1);
     r.duration.observe(entry.duration_ms / 1000);
-    const cl = ctx.req.headers.get("content-length");
-    if (cl !== null) {
-      const n = Number(cl);
-      if (n > 0) r.bytesIn.inc(n);
+    // A GET or HEAD body has no defined semantics (RFC 9110 §9.3.1) and is rare: not counted, which saves a header read on most requests.
+    if (m !== 0 && m !== 1) {
+      const cl = ctx.req.headers.get("content-length");
+      if (cl !== null) {
+        const n = Number(cl);
+        if (n > 0) r.bytesIn.inc(n);
+      }
     }
     if (ctx.bytesOut > 0) r.bytesOut.inc(ctx.bytesOut);
     if (ctx.target !== null && route !== null) {
-      const tk = `${route.upstream}\u0000${ctx.target}`;
-      let h = this.#targets.get(tk);
-      if (h === undefined) this.#targets.set(tk, (h = this.#upstream.labels([route.upstream, ctx.target])));
+      let h = r.byTarget.get(ctx.target);
+      if (h === undefined) r.byTarget.set(ctx.target, (h = this.#upstream.labels([route.upstream, ctx.target])));
       h.observe(ctx.upstreamMs / 1000);
       entry.upstream_ms = Math.round(ctx.upstreamMs * 1000) / 1000;
     }
