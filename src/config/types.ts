@@ -13,6 +13,7 @@ import type { AuthRouteConfig } from "../policies/auth/config.ts";
 import type { RateLimitRouteConfig } from "../policies/rate-limit/config.ts";
 import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts";
 import type { MetricsConfig } from "../policies/metrics/config.ts";
+import type { TracingConfig } from "../policies/tracing/config.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
 
 import type { RedisMode, RedisOnError } from "../limits/redis/modes.ts";
@@ -36,6 +37,8 @@ export interface GatewayConfig {
   rate_limit: RateLimitGlobalConfig;
   /** `[metrics]`: the Prometheus listener; null/absent without the section (metrics are counted anyway). */
   metrics?: MetricsConfig | null;
+  /** `[tracing]`: W3C Trace Context (defaults when absent). */
+  tracing?: TracingConfig;
   /** Absolute path of the file this came from (for reload and relative paths). */
   source: string;
 }

@@ -15,6 +15,7 @@ import { credentials } from "./credentials/index.ts";
 import { metrics } from "./metrics/index.ts";
 import { rateLimit } from "./rate-limit/index.ts";
 import { stripPrefix } from "./strip-prefix/index.ts";
+import { tracing } from "./tracing/index.ts";
 import type { PolicyFactory } from "./types.ts";
 
 /**
@@ -25,6 +26,7 @@ import type { PolicyFactory } from "./types.ts";
  */
 export const PRE_ROUTE: readonly PolicyFactory<any>[] = [
   metrics, //       9. after: counts every request, 404s included (onLog); first, so its response hook runs last
+  tracing, //       1. accept: W3C traceparent in (or a new trace), a new span id upstream, trace id in the log
 ];
 
 /** A route's steps, in request order. */

@@ -199,6 +199,7 @@ describe("the DESIGN.md example", () => {
       consumers: [{ name: "mobile-app", api_keys: ["mobile-key"], roles: ["user"], rate_limits: [] }],
       rate_limit: { slots: 65_536, legacy_headers: true },
       metrics: null,
+      tracing: { propagate: true, accept: "any", otlp_url: null, sample_ratio: 1 },
       source: path,
     };
     expect(config).toEqual(expected);
@@ -279,6 +280,7 @@ describe("defaults", () => {
       consumers: [],
       rate_limit: { slots: 65_536, legacy_headers: true },
       metrics: null,
+      tracing: { propagate: true, accept: "any", otlp_url: null, sample_ratio: 1 },
       source: "/etc/gateway/empty.toml",
     });
   });

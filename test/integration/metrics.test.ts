@@ -73,10 +73,10 @@ upstream = "u"
   }, 30_000);
 
   test("admin /status totals come from the same counters", async () => {
-    const before = await (await fetch(`${gw.adminUrl}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+    const before = (await (await fetch(`${gw.adminUrl}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as any;
     await (await fetch(`${gw.url}/api/x`)).text();
     await (await fetch(`${gw.url}/nowhere`)).text();
-    const after = await (await fetch(`${gw.adminUrl}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json();
+    const after = (await (await fetch(`${gw.adminUrl}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as any;
     expect(after.requests.total - before.requests.total).toBe(2);
     expect(after.requests.success - before.requests.success).toBe(1);
     expect(after.requests.failed - before.requests.failed).toBe(1);

@@ -1,0 +1,71 @@
+/**
+ * W3C Trace Context, in the pre-route stage (so 404s carry a trace id in the
+ * log too): the client's traceparent believed from anyone or only from
+ * server.trusted_proxies (`[tracing] accept`), a new trace started when there
+ * is none (sampled at sample_ratio), a new span id sent upstream on every try,
+ * the trace id in the access-log line.
+ */
+import type { GatewayConfig } from "../../config/types.ts";
+import { cleanTracestate, formatTraceparent, newSpanId, newTraceId, parseTraceparent, type TraceState } from "../../tracing/trace-context.ts";
+import { compileCidrs, type CidrSet } from "../../util/cidr.ts";
+import type { AccessEntry, RequestContext, UpstreamDraft } from "../context.ts";
+import { definePolicy, type Policy } from "../types.ts";
+import { normalizeTracing, tracingSectionKeys, type TracingConfig } from "./config.ts";
+
+interface TracingSetup {
+  config: TracingConfig;
+  trusted: CidrSet | null;
+}
+
+/** Per request trace state, kept off the context's own shape (the context belongs to the pipeline). */
+const traces = new WeakMap<RequestContext, TraceState>();
+
+export function traceOf(ctx: RequestContext): TraceState | undefined {
+  return traces.get(ctx);
+}
+
+export const tracing = definePolicy<TracingSetup>({
+  name: "tracing",
+  sectionKeys: tracingSectionKeys,
+  normalizeSections(ctx, doc) {
+    return { tracing: normalizeTracing(ctx, doc.tracing as Partial<TracingConfig> | undefined) };
+  },
+  setup(config: GatewayConfig) {
+    const t = config.tracing ?? normalizeTracing({ problems: null as never, configDir: "" }, undefined);
+    return { config: t, trusted: t.accept === "trusted_proxies" ? compileCidrs(config.server.trusted_proxies) : null };
+  },
+  preRoute({ config, trusted }): Policy | null {
+    if (!config.propagate) return null;
+    const ratio = config.sample_ratio;
+    return {
+      name: "tracing",
+      onRequest(ctx: RequestContext) {
+        const h = ctx.req.headers;
+        const believed = trusted === null || trusted.has(ctx.peerIp);
+        const incoming = believed ? parseTraceparent(h.get("traceparent")) : null;
+        traces.set(
+          ctx,
+          incoming === null
+            ? { traceId: newTraceId(), parentId: null, spanId: newSpanId(), sampled: ratio >= 1 || Math.random() < ratio, tracestate: null }
+            : { traceId: incoming.traceId, parentId: incoming.parentId, spanId: newSpanId(), sampled: incoming.sampled, tracestate: cleanTracestate(h.get("tracestate")) },
+        );
+        return undefined;
+      },
+      onUpstreamRequest(ctx: RequestContext, draft: UpstreamDraft) {
+        const t = traces.get(ctx);
+        if (t === undefined) return;
+        // Each try is a client span of its own: a new parent id for the upstream (§3.2.2.4).
+        draft.setHeader("traceparent", formatTraceparent(t.traceId, newSpanId(), t.sampled));
+        if (t.tracestate !== null) draft.setHeader("tracestate", t.tracestate);
+        else draft.removeHeader("tracestate");
+      },
+      onLog(ctx: RequestContext, entry: AccessEntry) {
+        const t = traces.get(ctx);
+        if (t !== undefined) {
+          entry.trace_id = t.traceId;
+          entry.span_id = t.spanId;
+        }
+      },
+    };
+  },
+});
