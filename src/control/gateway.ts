@@ -49,9 +49,10 @@ function workerUrl(): string | URL {
 export async function startGateway(configPath: string): Promise<Gateway> {
   let config = await loadConfig(configPath);
   let shared = allocateShared(config, null);
-  const services: ControlServices = startControlServices(config, shared);
-  // The metrics buffer is made once (the metrics policy's share keeps it across reloads).
+  // The metrics buffer is made once (the metrics policy's share keeps it across reloads); attached
+  // before the control services start, so what they count lands in it.
   const registry = attachMetrics(shared.policies.metrics!);
+  const services: ControlServices = startControlServices(config, shared);
   const control = new ControlMetrics(registry, VERSION);
   control.reloadTime.set(Date.now() / 1000);
   const metricsSource: MetricsSource = {

@@ -35,6 +35,7 @@ export class ControlMetrics {
     this.#events.inc([name]);
     console.error(JSON.stringify({ time: new Date().toISOString(), level, event: name, ...fields }));
   }
+  // (src/metrics/events.ts controlEvent() does the same for engines' callers that hold no ControlMetrics.)
 }
 
 function esc(s: string): string {
