@@ -20,7 +20,14 @@ export interface TraceState {
   tracestate: string | null;
 }
 
-const HEX = /^[0-9a-f]+$/;
+/** Lower-case hex over [from, to) of `s`, by char code (no regex or slice per request). */
+function isHex(s: string, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
+    const c = s.charCodeAt(i);
+    if (!((c >= 48 && c <= 57) || (c >= 97 && c <= 102))) return false;
+  }
+  return true;
+}
 const ZERO_TRACE = "00000000000000000000000000000000";
 const ZERO_SPAN = "0000000000000000";
 
@@ -32,18 +39,19 @@ const ZERO_SPAN = "0000000000000000";
  */
 export function parseTraceparent(value: string | null): { traceId: string; parentId: string; sampled: boolean } | null {
   if (value === null) return null;
-  const v = value.trim();
+  const v = value.length === 55 ? value : value.trim();
   if (v.length < 55) return null;
-  const version = v.slice(0, 2);
-  if (!HEX.test(version) || version === "ff") return null;
-  if (version === "00" ? v.length !== 55 : v.length > 55 && v[55] !== "-") return null;
-  if (v[2] !== "-" || v[35] !== "-" || v[52] !== "-") return null;
+  if (!isHex(v, 0, 2) || (v.charCodeAt(0) === 102 && v.charCodeAt(1) === 102)) return null; // version ff is invalid
+  const v00 = v.charCodeAt(0) === 48 && v.charCodeAt(1) === 48;
+  if (v00 ? v.length !== 55 : v.length > 55 && v.charCodeAt(55) !== 45) return null;
+  if (v.charCodeAt(2) !== 45 || v.charCodeAt(35) !== 45 || v.charCodeAt(52) !== 45) return null;
+  if (!isHex(v, 3, 35) || !isHex(v, 36, 52) || !isHex(v, 53, 55)) return null;
   const traceId = v.slice(3, 35);
   const parentId = v.slice(36, 52);
-  const flags = v.slice(53, 55);
-  if (!HEX.test(traceId) || !HEX.test(parentId) || !HEX.test(flags)) return null;
   if (traceId === ZERO_TRACE || parentId === ZERO_SPAN) return null;
-  return { traceId, parentId, sampled: (parseInt(flags, 16) & 1) === 1 };
+  const flags = v.charCodeAt(54);
+  // The sampled flag is bit 0 of the flags byte: its low hex digit is odd.
+  return { traceId, parentId, sampled: (flags <= 57 ? flags - 48 : flags - 87) % 2 === 1 };
 }
 
 /**
