@@ -76,6 +76,7 @@ console.error(
     workers: cfg.workers,
     version: VERSION,
     admin: gateway.adminPort === null ? null : `http://${gateway.config.admin!.host}:${gateway.adminPort}`,
+    metrics: gateway.metricsPort === null ? null : `http://${gateway.config.metrics!.host}:${gateway.metricsPort}${gateway.config.metrics!.path}`,
   }),
 );
 

@@ -15,6 +15,8 @@ import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts"
 import type { CompressionOverride, CompressionRouteConfig } from "../policies/compression/config.ts";
 import type { CorsOverride, CorsRouteConfig } from "../policies/cors/config.ts";
 import type { IpFilterConfig, IpFilterRouteConfig } from "../policies/ip-filter/config.ts";
+import type { MetricsConfig } from "../policies/metrics/config.ts";
+import type { TracingConfig } from "../policies/tracing/config.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
 
 import type { RedisMode, RedisOnError } from "../limits/redis/modes.ts";
@@ -42,6 +44,10 @@ export interface GatewayConfig {
   compression: CompressionOverride | null;
   /** [ip]: the allow/deny lists every request passes before routing (policies/ip-filter). */
   ip: IpFilterConfig | null;
+  /** `[metrics]`: the Prometheus listener; null/absent without the section (metrics are counted anyway). */
+  metrics?: MetricsConfig | null;
+  /** `[tracing]`: W3C Trace Context (defaults when absent). */
+  tracing?: TracingConfig;
   /** Absolute path of the file this came from (for reload and relative paths). */
   source: string;
 }

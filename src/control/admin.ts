@@ -15,6 +15,8 @@ import type { RevocationController } from "../auth/index.ts";
 import type { AdminConfig, GatewayConfig } from "../config/types.ts";
 import type { UpstreamSnapshot } from "../upstream/index.ts";
 import { VERSION } from "../version.ts";
+import { requestSummary } from "../metrics/summary.ts";
+import { metricsAdminRoutes, type MetricsSource } from "./metrics-server.ts";
 
 /** What the admin API may see and do of the running gateway. */
 export interface AdminControls {
@@ -23,6 +25,8 @@ export interface AdminControls {
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
   upstreams(): UpstreamSnapshot[];
   revocation(): RevocationController;
+  /** The shared metrics (GET /metrics with [metrics] listen = "admin", the request totals of /status). */
+  metrics?: MetricsSource;
 }
 
 export interface AdminServer {
@@ -75,8 +79,10 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
         upstreams: c.upstreams.map((u) => u.name),
         redis: c.redis ? { mode: c.redis.mode, on_error: c.redis.on_error } : null,
         revocation: { pending: controls.revocation().pending, last_error: controls.revocation().lastError },
+        requests: controls.metrics ? requestSummary(controls.metrics.metrics()) : null,
       };
     })
+    .use((a) => metricsAdminRoutes(a, controls.config().metrics, controls.metrics))
     .get("/upstreams", () => controls.upstreams())
     .post("/reload", async ({ set }) => {
       const r = await controls.reload();

@@ -8,6 +8,10 @@ import type { GatewayConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { AuthControl } from "../policies/auth/index.ts";
 import { startAdmin, type AdminServer } from "./admin.ts";
+import { ControlMetrics } from "../metrics/control-metrics.ts";
+import { attachMetrics } from "../metrics/registry.ts";
+import { VERSION } from "../version.ts";
+import { startMetricsServer, type MetricsSource } from "./metrics-server.ts";
 import { allocateShared, type SharedBuffers } from "../data/shared.ts";
 import { startControlServices, type ControlServices } from "./services.ts";
 import type { FromWorker, ToWorker } from "../data/worker.ts";
@@ -16,6 +20,8 @@ export interface Gateway {
   readonly port: number;
   /** The admin API's port, or null without [admin]. */
   readonly adminPort: number | null;
+  /** The [metrics] listener's port, or null (no [metrics], or served by the admin listener). */
+  readonly metricsPort: number | null;
   readonly config: GatewayConfig;
   /** Load the file again and swap every worker to it; a bad config leaves the running one in place. */
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
@@ -43,7 +49,14 @@ function workerUrl(): string | URL {
 export async function startGateway(configPath: string): Promise<Gateway> {
   let config = await loadConfig(configPath);
   let shared = allocateShared(config, null);
+  // The metrics buffer is made once (the metrics policy's share keeps it across reloads); attached
+  // before the control services start, so what they count lands in it.
+  const registry = attachMetrics(shared.policies.metrics!);
   const services: ControlServices = startControlServices(config, shared);
+  const control = new ControlMetrics(registry, VERSION);
+  control.reloadTime.set(Date.now() / 1000);
+  const metricsSource: MetricsSource = {
+    metrics: () => (control.workers.set(slots.filter((s) => !s.stopping).length), registry.shared), upstreams: () => services.upstreamState().snapshot() };
   const slots: WorkerSlot[] = [];
   let port = config.server.port;
   let shuttingDown = false;
@@ -87,7 +100,8 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         const c = crashes.get(id) ?? { count: 0, lastStart: 0 };
         c.count = Date.now() - c.lastStart < 60_000 ? c.count + 1 : 1;
         const delay = Math.min(10_000, 100 * 2 ** (c.count - 1));
-        log("error", "worker exited unexpectedly; restarting", { worker: id, in_ms: delay });
+        control.workerRestarts.inc();
+        control.event("worker_replaced", "error", { msg: "worker exited unexpectedly; restarting", worker: id, in_ms: delay });
         setTimeout(() => {
           if (shuttingDown) return;
           c.lastStart = Date.now();
@@ -113,12 +127,16 @@ export async function startGateway(configPath: string): Promise<Gateway> {
   }
 
   let admin: AdminServer | null = null;
+  let metricsServer: { port: number; stop(): void } | null = null;
   const gateway: Gateway = {
     get port() {
       return port;
     },
     get adminPort() {
       return admin?.port ?? null;
+    },
+    get metricsPort() {
+      return metricsServer?.port ?? null;
     },
     get config() {
       return config;
@@ -129,7 +147,8 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         next = await loadConfig(configPath);
       } catch (e) {
         const error = e instanceof ConfigError ? e.message : String(e);
-        log("error", "reload rejected; keeping the running config", { error });
+        control.reloadFailed.inc();
+        control.event("reload_refused", "error", { msg: "reload rejected; keeping the running config", error });
         return { ok: false, error };
       }
       if (
@@ -144,13 +163,16 @@ export async function startGateway(configPath: string): Promise<Gateway> {
       const answers = await Promise.all(slots.map((s) => ask(s.worker, { type: "reload", config: next, shared: nextShared }, ["reloaded", "reload_failed"])));
       const failed = answers.find((a) => a.type === "reload_failed") as Extract<FromWorker, { type: "reload_failed" }> | undefined;
       if (failed) {
-        log("error", "reload failed in a worker", { error: failed.message });
+        control.reloadFailed.inc();
+        control.event("reload_refused", "error", { msg: "reload failed in a worker", error: failed.message });
         return { ok: false, error: failed.message };
       }
       config = next;
       shared = nextShared;
       services.reload(config, shared);
-      log("info", "config reloaded", { routes: config.routes.length, upstreams: config.upstreams.length });
+      control.reloadOk.inc();
+      control.reloadTime.set(Date.now() / 1000);
+      control.event("reload_accepted", "info", { msg: "config reloaded", routes: config.routes.length, upstreams: config.upstreams.length });
       return { ok: true };
     },
     async shutdown() {
@@ -165,6 +187,7 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         }),
       );
       admin?.stop();
+      metricsServer?.stop();
       services.stop();
     },
   };
@@ -176,10 +199,19 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         reload: () => gateway.reload(),
         upstreams: () => services.upstreamState().snapshot(),
         revocation: () => services.control<AuthControl>("auth")!.revocation,
+        metrics: metricsSource,
       });
     } catch (e) {
       await gateway.shutdown();
       throw new Error(`admin API cannot listen on ${config.admin.listen}: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  }
+  if (config.metrics && config.metrics.listen !== "admin") {
+    try {
+      metricsServer = startMetricsServer(config.metrics, metricsSource);
+    } catch (e) {
+      await gateway.shutdown();
+      throw new Error(`metrics cannot listen on ${config.metrics.listen}: ${e instanceof Error ? e.message : String(e)}`);
     }
   }
   return gateway;

@@ -3,6 +3,7 @@ import type { SharedBuffers } from "../data/shared.ts";
 import { FACTORIES } from "../policies/index.ts";
 import type { PolicyControl } from "../policies/types.ts";
 import { startHealthChecks, UpstreamStateView } from "../upstream/index.ts";
+import { metricsRegistry } from "../metrics/registry.ts";
 
 /** Main-thread services that feed the shared state: active health checks, and each policy's own (Redis sync, revocation sync). */
 export interface ControlServices {
@@ -21,7 +22,13 @@ export function startControlServices(config: GatewayConfig, shared: SharedBuffer
   const checkHealth = (c: GatewayConfig, s: SharedBuffers) => {
     const view = new UpstreamStateView(s.upstreams, c.upstreams);
     const checks = startHealthChecks(c.upstreams, view, {
-      onChange: (change) => console.error(JSON.stringify({ time: new Date().toISOString(), level: "warn", msg: "target health changed", ...change })),
+      onChange: (change) => {
+        // Counted in the shared registry (attached by the gateway before any check has run) and logged as an event.
+        const r = metricsRegistry();
+        r.counter("gateway_upstream_health_changes_total", "Active health check state changes, by upstream, target and new state", ["upstream", "target", "state"]).inc([change.upstream, change.target, change.up ? "up" : "down"]);
+        r.counter("gateway_events_total", "Control-plane events logged on stderr, by event", ["event"]).inc(["target_health_changed"]);
+        console.error(JSON.stringify({ time: new Date().toISOString(), level: "warn", event: "target_health_changed", msg: "target health changed", ...change }));
+      },
     });
     return { view, checks };
   };

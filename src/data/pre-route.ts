@@ -41,6 +41,8 @@ export function accept(req: Request, server: Server<undefined>, ridHeader: strin
     streamedBody: false,
     target: null,
     tries: 0,
+    upstreamMs: 0,
+    bytesOut: -1,
   };
 }
 

@@ -43,6 +43,10 @@ export interface RequestContext {
   target: string | null;
   /** Upstream tries made. */
   tries: number;
+  /** Milliseconds spent waiting for upstream response heads, over all tries (metrics, access log). */
+  upstreamMs: number;
+  /** Response body bytes when known (Content-Length), else -1: set by the metrics policy's last response hook. */
+  bytesOut: number;
 }
 
 /**

@@ -15,8 +15,10 @@ import { compression } from "./compression/index.ts";
 import { cors } from "./cors/index.ts";
 import { ipFilter } from "./ip-filter/index.ts";
 import { credentials } from "./credentials/index.ts";
+import { metrics } from "./metrics/index.ts";
 import { rateLimit } from "./rate-limit/index.ts";
 import { stripPrefix } from "./strip-prefix/index.ts";
+import { tracing } from "./tracing/index.ts";
 import type { PolicyFactory } from "./types.ts";
 
 /**
@@ -26,6 +28,8 @@ import type { PolicyFactory } from "./types.ts";
  * hooks see ctx.route set once routing found a route, null before and on 404/405.
  */
 export const PRE_ROUTE: readonly PolicyFactory<any>[] = [
+  metrics, //       9. after: counts every request, 404s included (onLog); first, so its response hook runs last
+  tracing, //       1. accept: W3C traceparent in (or a new trace), a new span id upstream, trace id in the log
   ipFilter, //      3. access: [ip] allow/deny for every request
   cors, //          3. access: CORS preflights, answered before routing (no 405) and auth
 ];

@@ -204,6 +204,8 @@ describe("the DESIGN.md example", () => {
       cors: null,
       compression: null,
       ip: null,
+      metrics: null,
+      tracing: { propagate: true, accept: "any", otlp_url: null, sample_ratio: 1 },
       source: path,
     };
     expect(config).toEqual(expected);
@@ -286,6 +288,8 @@ describe("defaults", () => {
       cors: null,
       compression: null,
       ip: null,
+      metrics: null,
+      tracing: { propagate: true, accept: "any", otlp_url: null, sample_ratio: 1 },
       source: "/etc/gateway/empty.toml",
     });
   });

@@ -185,7 +185,7 @@ strip_prefix = "/api"
       ),
     );
     const route = gw.state.snapshot.router.find("GET", "gw.test", "/api/x")!.value!;
-    expect(route.chain.policies.map((p) => p.name)).toEqual(["credentials", "strip_prefix"]);
+    expect(route.chain.policies.slice(route.chain.preRoute).map((p) => p.name)).toEqual(["credentials", "strip_prefix"]);
     await gw.handle("/api/users/1", { headers: { authorization: "Bearer abc" } });
     await gw.handle("/api");
     expect(gw.client.sent[0]!.head.startsWith("GET /users/1 HTTP/1.1")).toBe(true);
@@ -193,11 +193,12 @@ strip_prefix = "/api"
     expect(gw.client.sent[1]!.head.startsWith("GET / HTTP/1.1")).toBe(true);
   });
 
-  test("a route that uses no policy compiles an empty chain", () => {
+  test("a route that uses no policy compiles an empty chain (the pre-route stage's metrics and tracing hooks alone)", () => {
     const gw = inProcessGateway(ROUTE);
     const chain = gw.state.snapshot.router.find("GET", "gw.test", "/api/x")!.value!.chain;
-    expect(chain.policies).toHaveLength(0);
-    expect([chain.request, chain.upstream, chain.response, chain.error, chain.log].map((l) => l.length)).toEqual([0, 0, 0, 0, 0]);
+    expect(chain.policies.map((p) => p.name)).toEqual(["metrics", "tracing"]);
+    expect(chain.policies.slice(chain.preRoute)).toHaveLength(0);
+    expect([chain.request, chain.upstream, chain.response, chain.error, chain.log].map((l) => l.length)).toEqual([0, 1, 1, 0, 2]);
   });
 });
 

@@ -42,5 +42,7 @@ export function testContext(init: ContextInit = {}): RequestContext {
     streamedBody: false,
     target: null,
     tries: 0,
+    upstreamMs: 0,
+    bytesOut: -1,
   };
 }

@@ -9,6 +9,8 @@ export interface GatewayProcess {
   url: string;
   /** The admin API's base URL, when [admin] is configured. */
   adminUrl: string | null;
+  /** The [metrics] listener's scrape URL, when it has its own. */
+  metricsUrl: string | null;
   port: number;
   proc: ReturnType<typeof Bun.spawn>;
   configPath: string;
@@ -65,6 +67,7 @@ export async function startGateway(
   return {
     url,
     adminUrl: err.match(/"admin":"(http[^"]+)"/)?.[1] ?? null,
+    metricsUrl: err.match(/"metrics":"(http[^"]+)"/)?.[1] ?? null,
     port: Number(new URL(url).port),
     proc,
     configPath,

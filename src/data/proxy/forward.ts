@@ -87,8 +87,10 @@ export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: Forw
       }
       // A connect failure sent nothing: it costs the upstream nothing, so its retry is not budgeted.
       const connectFailed = err.retryable && err.kind === "upstream_unreachable";
-      if (connectFailed) up.runtime.onConnectFailure(i, performance.now() - sent);
-      else up.runtime.onEnd(i, true, performance.now() - sent);
+      const took = performance.now() - sent;
+      ctx.upstreamMs += took;
+      if (connectFailed) up.runtime.onConnectFailure(i, took);
+      else up.runtime.onEnd(i, true, took);
       lastError = err;
       // Connect failures (and a full pool) sent nothing; anything else may have reached the target.
       const safe = err.retryable ? fr.replayable || !(fr.body as ReadableStream).locked : mayRepeat && fr.replayable;
@@ -98,7 +100,9 @@ export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: Forw
       i = next;
       continue;
     }
-    up.runtime.onEnd(i, up.failureStatuses.has(res.status), performance.now() - sent);
+    const took = performance.now() - sent;
+    ctx.upstreamMs += took;
+    up.runtime.onEnd(i, up.failureStatuses.has(res.status), took);
     if (RETRY_STATUSES.has(res.status) && attempt + 1 < maxTries && mayRepeat && fr.replayable) {
       const next = nextTarget(ctx, up, (exclude ??= []), i, true);
       if (next >= 0) {

@@ -188,6 +188,7 @@ export class ProxyTerminal implements Terminal {
     // The reason phrase is not forwarded: it carries no semantics (RFC 9112 §4) and Bun supplies the standard one.
     const bytes = up.bodyBytes ?? null;
     ctx.streamedBody = bytes === null && up.body !== null;
+    if (bytes !== null) ctx.bytesOut = bytes.byteLength;
     const res = forwardedResponse(up.status, up.headers, bytes ?? up.body, bytes !== null, own);
     return this.noteBodies && bytes !== null ? noteBody(res, bytes) : res;
   }

@@ -71,6 +71,11 @@ export interface SyncOptions {
   now?: () => number;
   /** Unique per gateway process; default random. */
   instanceId?: string;
+  /**
+   * Redis state after a round, when it changed; `first` for the first round's
+   * result (its failure may only be the connection still being made).
+   */
+  onStateChange?(up: boolean, first: boolean): void;
 }
 
 interface Taken {
@@ -115,7 +120,8 @@ export function startLimiterSync(config: GatewayConfig, shared: SharedArrayBuffe
     } catch {
       ok = false; // never let the loop die: the next round retries
     }
-    Atomics.store(table.i32, H_REDIS_STATE, ok ? REDIS_UP : REDIS_DOWN);
+    const was = Atomics.exchange(table.i32, H_REDIS_STATE, ok ? REDIS_UP : REDIS_DOWN);
+    if (was !== (ok ? REDIS_UP : REDIS_DOWN)) opts.onStateChange?.(ok, was !== REDIS_UP && was !== REDIS_DOWN);
     Atomics.add(table.i32, H_SYNC_ROUNDS, 1);
     if (gcraSeen.size > 0 && Atomics.load(table.i32, H_SYNC_ROUNDS) % 100 === 0) pruneSeen(gcraSeen, now(), deadAfter * 100);
   };

@@ -4,6 +4,8 @@
  * Redis sync or strict mode across instances. The engine is src/limits.
  */
 import { allocateLimiterShared, createLimiterRuntime, startLimiterSync, type LimiterRuntime } from "../../limits/index.ts";
+import { controlEvent } from "../../metrics/events.ts";
+import { metricsRegistry } from "../../metrics/registry.ts";
 import { definePolicy } from "../types.ts";
 import { normalizeRateLimitRoute, RATE_LIMIT_ROUTE_KEYS } from "./config.ts";
 import { createRateLimitPolicy } from "./policy.ts";
@@ -24,11 +26,26 @@ export const rateLimit = definePolicy<LimiterRuntime>({
   },
   control(config, buffer) {
     // Heartbeats and the sync loop run whenever Redis is configured, strict mode included.
-    let sync = config.redis ? startLimiterSync(config, buffer!) : null;
+    let current = config;
+    const redisUp = metricsRegistry().gauge("gateway_redis_up", "Redis reachable by the limiter sync loop (1 up, 0 down: on_error in force)").labels();
+    // Until Redis has been up once, a failed round may only be the connection still being made: no event.
+    // (A Redis down from the start is seen in gateway_redis_up, not as redis_lost.)
+    let seenUp = false;
+    const onStateChange = (up: boolean, first: boolean) => {
+      redisUp.set(up ? 1 : 0);
+      if (!seenUp || first) {
+        seenUp ||= up;
+        return;
+      }
+      if (up) controlEvent("redis_back", "info", { msg: "Redis is back; limits are shared again" });
+      else controlEvent("redis_lost", "error", { msg: "Redis unreachable; limits use the fallback", fallback: current.redis?.on_error });
+    };
+    let sync = config.redis ? startLimiterSync(config, buffer!, { onStateChange }) : null;
     return {
       reload(next, nextBuffer) {
         void sync?.stop();
-        sync = next.redis ? startLimiterSync(next, nextBuffer!) : null;
+        current = next;
+        sync = next.redis ? startLimiterSync(next, nextBuffer!, { onStateChange }) : null;
       },
       stop: () => void sync?.stop(),
     };

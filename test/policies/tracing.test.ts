@@ -1,0 +1,3 @@
+import { runPreRouteCase } from "./pre-route.case.ts";
+
+runPreRouteCase("tracing");
