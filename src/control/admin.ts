@@ -133,7 +133,8 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
   const document = api.document({ title: "gateway admin API", version: VERSION });
   const open = new Set(api.endpoints.filter((e) => e.public).map((e) => e.path));
 
-  const app = new Elysia()
+  // normalize: false, so a body with unknown keys is refused (as in config.toml) instead of silently trimmed.
+  const app = new Elysia({ normalize: false })
     .onRequest(({ request, set }) => {
       if (request.method === "GET" && open.has(new URL(request.url).pathname)) return;
       if (!authorized(request.headers.get("authorization"))) {
