@@ -23,7 +23,7 @@ function token(){
 }
 async function api(path){
   const r=await fetch(path,{headers:{authorization:"Bearer "+token()}});
-  if(r.status===401){sessionStorage.removeItem("gwtoken");throw new Error("wrong admin token (reload to retry)");}
+  if(r.status===401){sessionStorage.removeItem("gwtoken");if(window.timer)clearInterval(window.timer);throw new Error("wrong admin token (reload the page to enter it again)");}
   if(!r.ok)throw new Error(path+": HTTP "+r.status);
   return r.json();
 }
@@ -85,7 +85,7 @@ async function refresh(){
   }catch(e){document.getElementById("error").textContent=String(e.message||e);}
 }
 function fixCells(tr){for(const n of [...tr.childNodes])if(n.nodeType===3)tr.replaceChild(el("td",{},n.textContent),n);return tr;}
-refresh();setInterval(refresh,2000);
+refresh();window.timer=setInterval(refresh,2000);
 </script>
 </body></html>
 `;
