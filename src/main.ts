@@ -6,14 +6,14 @@
 import { loadConfig } from "./config/load.ts";
 import { ConfigError } from "./errors.ts";
 import { startGateway } from "./control/gateway.ts";
-import { VERSION } from "./version.ts";
+import { COMMIT, VERSION } from "./version.ts";
 
 const HELP = `gateway ${VERSION}: a Bun-native API gateway
 
 Usage:
   gateway [--config FILE]          run (default FILE: ./config.toml)
   gateway --config FILE --check    validate FILE, print every problem, exit 0 or 1
-  gateway --version                print the version
+  gateway --version                print the version and the git commit
   gateway --help                   this text
 
 Signals: SIGHUP reloads the config (a bad one is rejected, the running one
@@ -30,7 +30,7 @@ function parseArgs(argv: string[]): Args | { exit: number; out?: string; err?: s
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     if (a === "--help" || a === "-h") return { exit: 0, out: HELP };
-    if (a === "--version" || a === "-v") return { exit: 0, out: VERSION };
+    if (a === "--version" || a === "-v") return { exit: 0, out: `gateway ${VERSION} (commit ${COMMIT})` };
     if (a === "--check") args.check = true;
     else if (a === "--config" || a === "-c") {
       const v = argv[++i];

@@ -37,6 +37,10 @@ export class ApiKeyStore {
         const digest = sha256(key);
         this.byDigest.set(indexOf(digest), { digest, grant });
       }
+      for (const hex of consumer.api_key_digests ?? []) {
+        const digest = new Uint8Array(Buffer.from(hex, "hex"));
+        this.byDigest.set(indexOf(digest), { digest, grant });
+      }
     }
   }
 
@@ -76,6 +80,12 @@ export function apiKeyProblems(consumers: readonly ConsumerConfig[]): KeyedProbl
         return;
       }
       owner.set(slot, consumer.name);
+    });
+    (consumer.api_key_digests ?? []).forEach((hex, i) => {
+      const slot = indexOf(new Uint8Array(Buffer.from(hex, "hex")));
+      const taken = owner.get(slot);
+      if (taken !== undefined) problems.push({ path: [c, "api_key_digests", i], message: `the same key is already given to consumer "${taken}"` });
+      else owner.set(slot, consumer.name);
     });
   });
   return problems;

@@ -104,7 +104,7 @@ function normalizeStages(
   const routes = normalizeRoutes(ctx, doc.routes, {
     upstreamNames: new Set(upstreams.map((u) => u.name)),
     hasJwt: jwt.length > 0,
-    hasApiKeys: consumers.some((c) => c.api_keys.length > 0),
+    hasApiKeys: consumers.some((c) => c.api_keys.length > 0 || (c.api_key_digests?.length ?? 0) > 0),
   });
   const rate_limit = normalizeRateLimitGlobal(doc.rate_limit);
 

@@ -171,9 +171,15 @@ export function normalizeConsumers(
       else ownerOfKey.set(apiKey, i);
       api_keys.push(apiKey);
     }
+    const api_key_digests: string[] = [];
+    for (const [digest, k] of present(consumer.api_key_digests)) {
+      if (!/^[0-9a-fA-F]{64}$/.test(digest)) ctx.problems.add(["consumers", i, "api_key_digests", k], "expected a SHA-256 digest (64 hex digits)");
+      else api_key_digests.push(digest.toLowerCase());
+    }
     out.push({
       name,
       api_keys,
+      ...(api_key_digests.length > 0 ? { api_key_digests } : {}),
       roles: values(consumer.roles),
       rate_limits: normalizeRateLimits(ctx, consumer.rate_limits, ["consumers", i, "rate_limits"], {
         idPrefix: `consumer:${name}`,

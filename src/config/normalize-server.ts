@@ -3,6 +3,7 @@
  * with every default filled (defaults documented in types.ts and here).
  */
 
+import { resolve } from "node:path";
 import { compileCidrs } from "../util/cidr.ts";
 import { parseRedisUrl } from "../util/redis.ts";
 import { parseListen } from "./addresses.ts";
@@ -100,7 +101,8 @@ export function normalizeAdmin(
   if (address.port !== 0 && address.port === server.port && address.host === server.host) {
     ctx.problems.add(["admin", "listen"], `same address as server.listen (${server.listen})`);
   }
-  return { listen, host: address.host, port: address.port, token: raw.token ?? "" };
+  const state_file = resolve(ctx.configDir, raw.state_file ?? "gateway-state.json");
+  return { listen, host: address.host, port: address.port, token: raw.token ?? "", state_file };
 }
 
 export function normalizeRedis(ctx: NormalizeContext, raw: Loose<RawRedis> | undefined): RedisConfig | null {

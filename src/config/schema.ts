@@ -61,6 +61,8 @@ export const ServerSchema = table({
 export const AdminSchema = table({
   listen: opt(Str),
   token: NonEmpty,
+  /** Runtime consumers, keys and targets (admin API) persist here when there is no [redis]; relative to this file. */
+  state_file: opt(NonEmpty),
 });
 
 export const RedisSchema = table({
@@ -181,6 +183,8 @@ export const AuthSchema = table({
 export const ConsumerSchema = table({
   name: NonEmpty,
   api_keys: opt(NameList),
+  /** Keys held only as their SHA-256 (64 hex digits), as the admin API stores the keys it issues. */
+  api_key_digests: opt(NameList),
   roles: opt(NameList),
   rate_limits: opt(RateLimits),
 });

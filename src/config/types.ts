@@ -84,6 +84,8 @@ export interface AdminConfig {
   host: string;
   port: number;
   token: string;
+  /** Absolute path of the admin API's state file (runtime consumers, keys, targets); default gateway-state.json next to the config. */
+  state_file: string;
 }
 
 export interface RedisConfig {
@@ -213,6 +215,8 @@ export interface AuthConfig {
 export interface ConsumerConfig {
   name: string;
   api_keys: string[];
+  /** Keys known only by their SHA-256, lower-case hex; absent when none (admin-issued keys). */
+  api_key_digests?: string[];
   roles: string[];
   /** Override the route's limits for this consumer when non-empty. */
   rate_limits: RateLimitConfig[];

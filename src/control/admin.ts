@@ -8,15 +8,25 @@
  *   POST   /reload              load config.toml again (same as SIGHUP); 200 or 422 with the problems
  *   POST   /revocations         { kind: "jti" | "api_key", value } → revoked on every worker (and instance, with Redis)
  *   DELETE /revocations         same body → unrevoked
+ *   GET    /config              running config (secrets redacted), hash, load time (admin-config.ts)
+ *   /consumers…, /upstreams/:name/targets   runtime consumers, keys, targets (admin-runtime.ts)
+ *   GET    /openapi.json        OpenAPI 3.1 document of all of the above (admin-api.ts)
+ *   GET    /docs, /dashboard    human-readable API reference and live status page (admin-pages.ts);
+ *                               the pages are static HTML without data and ask for the token in the browser
  */
 import { timingSafeEqual } from "node:crypto";
 import { Elysia, t } from "elysia";
+import { AdminApi } from "./admin-api.ts";
+import { addConfigRoutes } from "./admin-config.ts";
+import { DASHBOARD_HTML, DOCS_HTML } from "./admin-pages.ts";
+import { addRuntimeRoutes } from "./admin-runtime.ts";
+import type { ApplyResult, RuntimeConfig } from "./runtime-config.ts";
 import type { RevocationController } from "../auth/index.ts";
 import type { AdminConfig, GatewayConfig } from "../config/types.ts";
 import type { UpstreamSnapshot } from "../upstream/index.ts";
 import { VERSION } from "../version.ts";
 import { requestSummary } from "../metrics/summary.ts";
-import { metricsAdminRoutes, type MetricsSource } from "./metrics-server.ts";
+import { addMetricsRoutes, type MetricsSource } from "./metrics-server.ts";
 
 /** What the admin API may see and do of the running gateway. */
 export interface AdminControls {
@@ -25,6 +35,9 @@ export interface AdminControls {
   reload(): Promise<{ ok: true } | { ok: false; error: string }>;
   upstreams(): UpstreamSnapshot[];
   revocation(): RevocationController;
+  runtime(): RuntimeConfig;
+  /** Swap every worker to a validated config (runtime changes). */
+  apply(config: GatewayConfig): Promise<ApplyResult>;
   /** The shared metrics (GET /metrics with [metrics] listen = "admin", the request totals of /status). */
   metrics?: MetricsSource;
 }
@@ -46,8 +59,90 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
     return given.length === expected.length ? timingSafeEqual(given, expected) : (timingSafeEqual(expected, expected), false);
   };
 
-  const app = new Elysia()
+  const api = new AdminApi();
+  const html = (page: string) => (ctx: { set: { headers: Record<string, string | number> } }) => {
+    ctx.set.headers["content-type"] = "text/html; charset=utf-8";
+    // The pages fetch the API themselves; nothing else may run in them.
+    ctx.set.headers["content-security-policy"] = "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; connect-src 'self'; img-src data:";
+    return page;
+  };
+  const Err = t.Object({ error: t.String(), message: t.String() });
+  api
+    .add({
+      method: "get", path: "/status", tag: "status", summary: "Version, uptime, workers, routes, upstreams",
+      responses: { 200: { description: "status" } },
+      handler: () => {
+        const c = controls.config();
+        return {
+          version: VERSION,
+          uptime_s: Math.round((Date.now() - started) / 1000),
+          workers: controls.workers(),
+          listen: c.server.listen,
+          routes: c.routes.map((r) => ({ name: r.name, path: r.path, upstream: r.upstream, auth: r.auth })),
+          upstreams: c.upstreams.map((u) => u.name),
+          redis: c.redis ? { mode: c.redis.mode, on_error: c.redis.on_error } : null,
+          revocation: { pending: controls.revocation().pending, last_error: controls.revocation().lastError },
+          requests: controls.metrics ? requestSummary(controls.metrics.metrics()) : null,
+        };
+      },
+    })
+    .add({
+      method: "get", path: "/upstreams", tag: "upstreams", summary: "Every target: health, breaker, in-flight, latency, failures",
+      responses: { 200: { description: "upstreams and their targets" } },
+      handler: () => controls.upstreams(),
+    })
+    .add({
+      method: "post", path: "/reload", tag: "config", summary: "Load config.toml again (same as SIGHUP)",
+      responses: { 200: { description: "reloaded" }, 422: { description: "the new config is refused; the running one stays", schema: Err } },
+      handler: async ({ set }) => {
+        const r = await controls.reload();
+        if (r.ok) return { status: "reloaded" };
+        set.status = 422;
+        return { error: "invalid_config", message: r.error };
+      },
+    })
+    .add({
+      method: "post", path: "/revocations", tag: "revocations", summary: "Revoke a JWT id or an API key on every worker", body: RevocationBody,
+      responses: { 200: { description: "revoked" }, 422: { description: "bad body", schema: Err } },
+      handler: async ({ body }) => {
+        const b = body as { kind: "jti" | "api_key"; value: string };
+        return { revoked: true, replicated: await controls.revocation().revoke(b.kind, b.value) };
+      },
+    })
+    .add({
+      method: "delete", path: "/revocations", tag: "revocations", summary: "Lift a revocation", body: RevocationBody,
+      responses: { 200: { description: "unrevoked" }, 422: { description: "bad body", schema: Err } },
+      handler: async ({ body }) => {
+        const b = body as { kind: "jti" | "api_key"; value: string };
+        return { revoked: false, replicated: await controls.revocation().unrevoke(b.kind, b.value) };
+      },
+    });
+  addConfigRoutes(api, controls.runtime);
+  addMetricsRoutes(api, controls.config().metrics, controls.metrics);
+  addRuntimeRoutes(api, { runtime: controls.runtime, apply: controls.apply });
+  api
+    .add({
+      method: "get", path: "/openapi.json", tag: "docs", summary: "This document",
+      responses: { 200: { description: "OpenAPI 3.1 document" } },
+      handler: () => document,
+    })
+    .add({
+      method: "get", path: "/docs", tag: "docs", public: true, summary: "Human-readable page of the OpenAPI document (asks for the token)",
+      responses: { 200: { description: "HTML page", contentType: "text/html" } },
+      handler: html(DOCS_HTML),
+    })
+    .add({
+      method: "get", path: "/dashboard", tag: "status", public: true, summary: "Live status page (asks for the token; refreshes itself)",
+      responses: { 200: { description: "HTML page", contentType: "text/html" } },
+      handler: html(DASHBOARD_HTML),
+    });
+  const document = api.document({ title: "gateway admin API", version: VERSION });
+  const open = new Set(api.endpoints.filter((e) => e.public).map((e) => e.path));
+
+  // normalize: false, so a body with unknown keys is refused (as in config.toml) instead of silently trimmed.
+  const app = new Elysia({ normalize: false })
     .onRequest(({ request, set }) => {
+      if (request.method === "GET" && open.has(new URL(request.url).pathname)) return;
       if (!authorized(request.headers.get("authorization"))) {
         set.status = 401;
         set.headers["www-authenticate"] = 'Bearer realm="gateway-admin"';
@@ -58,7 +153,7 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
     .onError(({ code, error, set }) => {
       if (code === "VALIDATION" || code === "PARSE") {
         set.status = 422;
-        return { error: "invalid_body", message: "body must be JSON { kind: \"jti\" | \"api_key\", value: string }" };
+        return { error: "invalid_body", message: validationMessage(error) };
       }
       if (code === "NOT_FOUND") {
         set.status = 404;
@@ -67,34 +162,9 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
       console.error(JSON.stringify({ time: new Date().toISOString(), level: "error", msg: "admin API error", error: String(error) }));
       set.status = 500;
       return { error: "internal", message: "internal error" };
-    })
-    .get("/status", () => {
-      const c = controls.config();
-      return {
-        version: VERSION,
-        uptime_s: Math.round((Date.now() - started) / 1000),
-        workers: controls.workers(),
-        listen: c.server.listen,
-        routes: c.routes.map((r) => ({ name: r.name, path: r.path, upstream: r.upstream, auth: r.auth })),
-        upstreams: c.upstreams.map((u) => u.name),
-        redis: c.redis ? { mode: c.redis.mode, on_error: c.redis.on_error } : null,
-        revocation: { pending: controls.revocation().pending, last_error: controls.revocation().lastError },
-        requests: controls.metrics ? requestSummary(controls.metrics.metrics()) : null,
-      };
-    })
-    .use((a) => metricsAdminRoutes(a, controls.config().metrics, controls.metrics))
-    .get("/upstreams", () => controls.upstreams())
-    .post("/reload", async ({ set }) => {
-      const r = await controls.reload();
-      if (r.ok) return { status: "reloaded" };
-      set.status = 422;
-      return { error: "invalid_config", message: r.error };
-    })
-    .post("/revocations", async ({ body }) => ({ revoked: true, replicated: await controls.revocation().revoke(body.kind, body.value) }), { body: RevocationBody })
-    .delete("/revocations", async ({ body }) => ({ revoked: false, replicated: await controls.revocation().unrevoke(body.kind, body.value) }), {
-      body: RevocationBody,
-    })
-    .listen({ hostname: cfg.host, port: cfg.port });
+    });
+  api.mount(app as unknown as Elysia);
+  app.listen({ hostname: cfg.host, port: cfg.port });
 
   return {
     get port() {
@@ -104,4 +174,15 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
       void app.stop();
     },
   };
+}
+
+/** "body.rate_limits[0].limit: expected a positive integer", from Elysia's TypeBox error; never the submitted value. */
+function validationMessage(error: unknown): string {
+  const e = error as { type?: string; valueError?: { path?: string; message?: string; schema?: { errorMessage?: string } } };
+  if (e?.valueError) {
+    const where = (e.valueError.path ?? "").split("/").filter(Boolean).map((p) => (/^\d+$/.test(p) ? `[${p}]` : `.${p}`)).join("");
+    const what = e.valueError.schema?.errorMessage ?? e.valueError.message ?? "invalid";
+    return `${e.type ?? "body"}${where}: ${what}`;
+  }
+  return "body must be JSON matching the endpoint's schema (see /openapi.json)";
 }

@@ -3,7 +3,6 @@
  * worker threads; handles SIGHUP (reload) and SIGTERM/SIGINT (drain, exit 0).
  * It never sits on the request path.
  */
-import { loadConfig } from "../config/load.ts";
 import type { GatewayConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { AuthControl } from "../policies/auth/index.ts";
@@ -12,6 +11,7 @@ import { ControlMetrics } from "../metrics/control-metrics.ts";
 import { attachMetrics } from "../metrics/registry.ts";
 import { VERSION } from "../version.ts";
 import { startMetricsServer, type MetricsSource } from "./metrics-server.ts";
+import { RuntimeConfig, type ApplyResult } from "./runtime-config.ts";
 import { allocateShared, type SharedBuffers } from "../data/shared.ts";
 import { startControlServices, type ControlServices } from "./services.ts";
 import type { FromWorker, ToWorker } from "../data/worker.ts";
@@ -47,7 +47,9 @@ function workerUrl(): string | URL {
 }
 
 export async function startGateway(configPath: string): Promise<Gateway> {
-  let config = await loadConfig(configPath);
+  // The file plus the admin API's runtime state (consumers, keys, targets), validated as one.
+  const runtime = await RuntimeConfig.open(configPath);
+  let config = runtime.config;
   let shared = allocateShared(config, null);
   // The metrics buffer is made once (the metrics policy's share keeps it across reloads); attached
   // before the control services start, so what they count lands in it.
@@ -123,8 +125,36 @@ export async function startGateway(configPath: string): Promise<Gateway> {
   } catch (e) {
     for (const s of slots) s.worker.terminate();
     services.stop();
+    runtime.close();
     throw e;
   }
+
+  /** Swap every worker to `next` (a validated config); resolves once all answered. */
+  const swap = async (next: GatewayConfig): Promise<ApplyResult> => {
+    if (
+      next.server.listen !== config.server.listen ||
+      next.server.workers !== config.server.workers ||
+      JSON.stringify(next.server.tls) !== JSON.stringify(config.server.tls) ||
+      JSON.stringify(next.admin) !== JSON.stringify(config.admin)
+    ) {
+      log("warn", "server.listen, server.workers, server.tls and [admin] changes need a restart; other changes applied");
+    }
+    const nextShared = allocateShared(next, { config, shared });
+    const answers = await Promise.all(slots.map((s) => ask(s.worker, { type: "reload", config: next, shared: nextShared }, ["reloaded", "reload_failed"])));
+    const failed = answers.find((a) => a.type === "reload_failed") as Extract<FromWorker, { type: "reload_failed" }> | undefined;
+    if (failed) {
+      control.reloadFailed.inc();
+      control.event("reload_refused", "error", { msg: "reload failed in a worker", error: failed.message });
+      return { ok: false, error: failed.message };
+    }
+    config = next;
+    shared = nextShared;
+    services.reload(config, shared);
+    control.reloadOk.inc();
+    control.reloadTime.set(Date.now() / 1000);
+    control.event("reload_accepted", "info", { msg: "config reloaded", routes: config.routes.length, upstreams: config.upstreams.length });
+    return { ok: true };
+  };
 
   let admin: AdminServer | null = null;
   let metricsServer: { port: number; stop(): void } | null = null;
@@ -142,38 +172,14 @@ export async function startGateway(configPath: string): Promise<Gateway> {
       return config;
     },
     async reload() {
-      let next: GatewayConfig;
       try {
-        next = await loadConfig(configPath);
+        return await runtime.reloadFile(swap);
       } catch (e) {
         const error = e instanceof ConfigError ? e.message : String(e);
         control.reloadFailed.inc();
         control.event("reload_refused", "error", { msg: "reload rejected; keeping the running config", error });
         return { ok: false, error };
       }
-      if (
-        next.server.listen !== config.server.listen ||
-        next.server.workers !== config.server.workers ||
-        JSON.stringify(next.server.tls) !== JSON.stringify(config.server.tls) ||
-        JSON.stringify(next.admin) !== JSON.stringify(config.admin)
-      ) {
-        log("warn", "server.listen, server.workers, server.tls and [admin] changes need a restart; other changes applied");
-      }
-      const nextShared = allocateShared(next, { config, shared });
-      const answers = await Promise.all(slots.map((s) => ask(s.worker, { type: "reload", config: next, shared: nextShared }, ["reloaded", "reload_failed"])));
-      const failed = answers.find((a) => a.type === "reload_failed") as Extract<FromWorker, { type: "reload_failed" }> | undefined;
-      if (failed) {
-        control.reloadFailed.inc();
-        control.event("reload_refused", "error", { msg: "reload failed in a worker", error: failed.message });
-        return { ok: false, error: failed.message };
-      }
-      config = next;
-      shared = nextShared;
-      services.reload(config, shared);
-      control.reloadOk.inc();
-      control.reloadTime.set(Date.now() / 1000);
-      control.event("reload_accepted", "info", { msg: "config reloaded", routes: config.routes.length, upstreams: config.upstreams.length });
-      return { ok: true };
     },
     async shutdown() {
       if (shuttingDown) return;
@@ -189,6 +195,7 @@ export async function startGateway(configPath: string): Promise<Gateway> {
       admin?.stop();
       metricsServer?.stop();
       services.stop();
+      runtime.close();
     },
   };
   if (config.admin) {
@@ -200,6 +207,8 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         upstreams: () => services.upstreamState().snapshot(),
         revocation: () => services.control<AuthControl>("auth")!.revocation,
         metrics: metricsSource,
+        runtime: () => runtime,
+        apply: swap,
       });
     } catch (e) {
       await gateway.shutdown();

@@ -4,7 +4,7 @@
  * scrape reads the shared metrics buffer (every worker's counts) plus the
  * upstream state of this moment; the main thread does it, never a worker.
  */
-import type { Elysia } from "elysia";
+import type { AdminApi } from "./admin-api.ts";
 import type { MetricsConfig } from "../policies/metrics/config.ts";
 import { targetExposition } from "../metrics/control-metrics.ts";
 import { CONTENT_TYPE, exposition } from "../metrics/exposition.ts";
@@ -38,11 +38,15 @@ export function startMetricsServer(cfg: MetricsConfig, src: MetricsSource): { po
   };
 }
 
-/** `[metrics] listen = "admin"`: the same text as a route of the admin app. */
-export function metricsAdminRoutes<A extends Elysia<any, any, any, any, any, any, any>>(app: A, cfg: MetricsConfig | null | undefined, src: MetricsSource | undefined): A {
-  if (!cfg || cfg.listen !== "admin" || src === undefined) return app;
-  return app.get(cfg.path, ({ set }) => {
-    set.headers["content-type"] = CONTENT_TYPE;
-    return scrape(src);
-  }) as unknown as A;
+/** `[metrics] listen = "admin"`: the same text as an endpoint of the admin API (behind its token). */
+export function addMetricsRoutes(api: AdminApi, cfg: MetricsConfig | null | undefined, src: MetricsSource | undefined): void {
+  if (!cfg || cfg.listen !== "admin" || src === undefined) return;
+  api.add({
+    method: "get", path: cfg.path, tag: "status", summary: "Prometheus metrics (text exposition 0.0.4) of every worker",
+    responses: { 200: { description: "metrics", contentType: CONTENT_TYPE } },
+    handler: ({ set }) => {
+      set.headers["content-type"] = CONTENT_TYPE;
+      return scrape(src);
+    },
+  });
 }

@@ -81,7 +81,7 @@ listen = "\${ADMIN_HOST:-127.0.0.1}:\${ADMIN_PORT:-9901}"
 ${route('methods = ["${METHOD:-GET}"]')}`),
       { TOKEN: "s3cret", ADMIN_PORT: "9999" },
     );
-    expect(config.admin).toEqual({ listen: "127.0.0.1:9999", host: "127.0.0.1", port: 9999, token: "s3cret" });
+    expect(config.admin).toEqual({ listen: "127.0.0.1:9999", host: "127.0.0.1", port: 9999, token: "s3cret", state_file: expect.stringMatching(/gateway-state\.json$/) });
     expect(config.routes[0]!.methods).toEqual(["GET"]);
   });
 

@@ -111,7 +111,7 @@ describe("the DESIGN.md example", () => {
         health_path: "/__health",
         request_id_header: "x-request-id",
       },
-      admin: { listen: "127.0.0.1:9901", host: "127.0.0.1", port: 9901, token: "admin-token" },
+      admin: { listen: "127.0.0.1:9901", host: "127.0.0.1", port: 9901, token: "admin-token", state_file: expect.stringMatching(/\/gateway-state\.json$/) },
       redis: {
         url: "redis://127.0.0.1:6379",
         mode: "sync",
@@ -381,7 +381,7 @@ token = "t"`,
       { algorithm: "fixed_window", limit: 5, window: 86_400_000, burst: 0, key: ["consumer"], delay: false, adaptive: null, id: "consumer:c#0" },
     ]);
     expect(config.redis).toEqual({ url: "redis://localhost", mode: "sync", sync_interval: 50, on_error: "local", command_timeout: 100, key_prefix: "gw:" });
-    expect(config.admin).toEqual({ listen: "127.0.0.1:9901", host: "127.0.0.1", port: 9901, token: "t" });
+    expect(config.admin).toEqual({ listen: "127.0.0.1:9901", host: "127.0.0.1", port: 9901, token: "t", state_file: expect.stringMatching(/\/gateway-state\.json$/) });
   });
 
   test('workers = "auto" is the machine\'s core count', () => {
@@ -414,7 +414,7 @@ describe("every key", () => {
       health_path: "/healthz",
       request_id_header: "x-correlation-id",
     });
-    expect(config.admin).toEqual({ listen: "127.0.0.1:0", host: "127.0.0.1", port: 0, token: "t0k" });
+    expect(config.admin).toEqual({ listen: "127.0.0.1:0", host: "127.0.0.1", port: 0, token: "t0k", state_file: expect.stringMatching(/\/gateway-state\.json$/) });
     expect(config.redis).toEqual({
       url: "rediss://user:pass@redis.internal:6380/2",
       mode: "strict",

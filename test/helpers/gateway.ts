@@ -36,8 +36,15 @@ export async function startGateway(
   toml: string,
   opts: { binary?: boolean; env?: Record<string, string>; timeoutMs?: number } = {},
 ): Promise<GatewayProcess> {
-  const configPath = writeTempConfig(toml);
-  const cmd = opts.binary ? [join(ROOT, "gateway"), "--config", configPath] : ["bun", join(ROOT, "src/main.ts"), "--config", configPath];
+  return startGatewayAt(writeTempConfig(toml), opts);
+}
+
+/** startGateway on a config file that already exists (a restart of the same deployment: same directory, same state file). */
+export async function startGatewayAt(
+  configPath: string,
+  opts: { binary?: boolean; env?: Record<string, string>; timeoutMs?: number; command?: string[] } = {},
+): Promise<GatewayProcess> {
+  const cmd = opts.command ?? (opts.binary ? [join(ROOT, "gateway"), "--config", configPath] : ["bun", join(ROOT, "src/main.ts"), "--config", configPath]);
   const proc = Bun.spawn(cmd, {
     // Never the repo: the binary must not find sources or node_modules on disk.
     cwd: dirname(configPath),

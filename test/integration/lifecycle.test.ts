@@ -42,7 +42,7 @@ describe("command line", () => {
   test("--version and --help", async () => {
     const v = await runCli(["--version"]);
     expect(v.code).toBe(0);
-    expect(v.stdout.trim()).toMatch(/^\d+\.\d+\.\d+$/);
+    expect(v.stdout.trim()).toMatch(/^gateway \d+\.\d+\.\d+ \(commit ([0-9a-f]{7,40}|unknown)\)$/);
     const h = await runCli(["--help"]);
     expect(h.code).toBe(0);
     expect(h.stdout).toContain("--check");

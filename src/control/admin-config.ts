@@ -1,0 +1,53 @@
+/**
+ * Config inspection: GET /config answers the running (normalized) config with
+ * every secret replaced by "REDACTED", its hash and load time. POST /reload
+ * stays in admin.ts.
+ *
+ * Redacted: values of keys that hold credentials (token, secret, password,
+ * api_keys, api_key_digests, revoked lists), header values that carry
+ * credentials (authorization, cookie, x-api-key, ...), and userinfo in URLs.
+ */
+import { Type } from "@sinclair/typebox";
+import { redactCredentials } from "../config/addresses.ts";
+import type { AdminApi } from "./admin-api.ts";
+import type { RuntimeConfig } from "./runtime-config.ts";
+
+const SECRET_KEYS: ReadonlySet<string> = new Set(["token", "secret", "password", "api_keys", "api_key_digests", "revoked_api_keys", "revoked_jtis", "client_secret"]);
+const SECRET_HEADERS: ReadonlySet<string> = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"]);
+export const REDACTED = "REDACTED";
+
+export function redactConfig(value: unknown, key = ""): unknown {
+  const k = key.toLowerCase();
+  if (SECRET_KEYS.has(k) || SECRET_HEADERS.has(k)) {
+    if (Array.isArray(value)) return value.map(() => REDACTED);
+    return value === null || value === undefined || value === "" ? value : REDACTED;
+  }
+  if (typeof value === "string") return /^[a-z][a-z0-9+.-]*:\/\/[^/]*@/i.test(value) ? redactCredentials(value) : value;
+  if (Array.isArray(value)) return value.map((v) => redactConfig(v, ""));
+  if (typeof value === "object" && value !== null) {
+    const out: Record<string, unknown> = {};
+    for (const [name, v] of Object.entries(value)) out[name] = redactConfig(v, name);
+    return out;
+  }
+  return value;
+}
+
+const ConfigInfo = Type.Object({
+  hash: Type.String({ description: "SHA-256 of the config file and the runtime state" }),
+  loaded_at: Type.String({ format: "date-time" }),
+  source: Type.String(),
+  state_store: Type.Union([Type.Literal("file"), Type.Literal("redis"), Type.Null()]),
+  shadowed_consumers: Type.Array(Type.String(), { description: "runtime consumers the config file overrides" }),
+  config: Type.Record(Type.String(), Type.Unknown()),
+});
+
+export function addConfigRoutes(api: AdminApi, runtime: () => RuntimeConfig): void {
+  api.add({
+    method: "get",
+    path: "/config",
+    tag: "config",
+    summary: "The running config (secrets redacted), its hash and load time",
+    responses: { 200: { description: "the running config", schema: ConfigInfo } },
+    handler: () => ({ ...runtime().info(), config: redactConfig(runtime().config) }),
+  });
+}

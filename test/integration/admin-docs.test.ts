@@ -1,0 +1,168 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { RATE_LIMIT_ALGORITHMS } from "../../src/limits/config.ts";
+import { startGateway, type GatewayProcess } from "../helpers/gateway.ts";
+
+const TOKEN = "admin-token-for-docs-tests-0123456";
+let upstream: ReturnType<typeof Bun.serve>;
+let gw: GatewayProcess;
+const tmp = mkdtempSync(join(tmpdir(), "gw-chromium-"));
+
+beforeAll(async () => {
+  upstream = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response("ok") });
+  gw = await startGateway(`
+[server]
+listen = "127.0.0.1:0"
+workers = 2
+access_log = false
+
+[admin]
+listen = "127.0.0.1:0"
+token = "${TOKEN}"
+
+[[upstreams]]
+name = "users"
+targets = [{ url = "http://127.0.0.1:${upstream.port}" }]
+
+[[routes]]
+name = "users-route"
+path = "/api/*"
+upstream = "users"
+`);
+});
+afterAll(async () => {
+  await gw?.stop();
+  upstream?.stop(true);
+  rmSync(tmp, { recursive: true, force: true });
+});
+
+const admin = (path: string) => fetch(`${gw.adminUrl}${path}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+
+type Doc = {
+  openapi: string;
+  info: { title: string; version: string };
+  paths: Record<string, Record<string, { operationId: string; responses: Record<string, { description?: string; content?: Record<string, { schema: unknown }> }>; parameters?: { name: string; in: string; required?: boolean; schema: unknown }[]; requestBody?: { content: Record<string, { schema: unknown }> } }>>;
+  components: { securitySchemes: Record<string, { type: string; scheme?: string }>; schemas: Record<string, unknown> };
+  security: Record<string, string[]>[];
+};
+
+/** The structural rules of OpenAPI 3.1 (spec §4.8) that a consumer of the document relies on; returns every violation. */
+function openApiProblems(doc: Doc): string[] {
+  const out: string[] = [];
+  if (!/^3\.1\.\d+$/.test(doc.openapi)) out.push(`openapi: ${doc.openapi}`);
+  if (typeof doc.info?.title !== "string" || typeof doc.info?.version !== "string") out.push("info needs title and version");
+  const ids = new Set<string>();
+  const METHODS = new Set(["get", "put", "post", "delete", "options", "head", "patch", "trace"]);
+  for (const [path, item] of Object.entries(doc.paths)) {
+    if (!path.startsWith("/")) out.push(`path ${path} must start with /`);
+    const templated = [...path.matchAll(/\{([^}]+)\}/g)].map((m) => m[1]);
+    for (const [method, op] of Object.entries(item)) {
+      if (!METHODS.has(method)) out.push(`${path}: ${method} is not an HTTP method field`);
+      if (ids.has(op.operationId)) out.push(`duplicate operationId ${op.operationId}`);
+      ids.add(op.operationId);
+      const codes = Object.keys(op.responses);
+      if (codes.length === 0) out.push(`${method} ${path}: no responses`);
+      for (const [code, r] of Object.entries(op.responses)) {
+        if (!/^([1-5]\d\d|[1-5]XX|default)$/.test(code)) out.push(`${method} ${path}: bad response key ${code}`);
+        if (typeof r.description !== "string") out.push(`${method} ${path} ${code}: description required`);
+        for (const media of Object.values(r.content ?? {})) if (typeof media.schema !== "object") out.push(`${method} ${path} ${code}: schema`);
+      }
+      const params = op.parameters ?? [];
+      for (const name of templated) {
+        const p = params.find((x) => x.name === name && x.in === "path");
+        if (!p || p.required !== true) out.push(`${method} ${path}: path parameter ${name} must be declared, required`);
+      }
+      for (const p of params) {
+        if (!["path", "query", "header", "cookie"].includes(p.in)) out.push(`${method} ${path}: parameter ${p.name} in ${p.in}`);
+        if (p.in === "path" && !templated.includes(p.name)) out.push(`${method} ${path}: path parameter ${p.name} not in the template`);
+      }
+      if (op.requestBody && Object.keys(op.requestBody.content).length === 0) out.push(`${method} ${path}: empty requestBody`);
+    }
+  }
+  for (const s of doc.security) for (const name of Object.keys(s)) if (!doc.components.securitySchemes[name]) out.push(`security ${name} undefined`);
+  const refs = JSON.stringify(doc).match(/"\$ref":"([^"]+)"/g) ?? [];
+  for (const ref of refs) {
+    const target = ref.slice(8, -1);
+    const name = target.replace("#/components/schemas/", "");
+    if (!target.startsWith("#/components/schemas/") || !(name in doc.components.schemas)) out.push(`dangling $ref ${target}`);
+  }
+  return out;
+}
+
+describe("OpenAPI document", () => {
+  test("is served to the admin token only, and is a structurally valid OpenAPI 3.1 document", async () => {
+    expect((await fetch(`${gw.adminUrl}/openapi.json`)).status).toBe(401);
+    const doc = (await (await admin("/openapi.json")).json()) as Doc;
+    expect(openApiProblems(doc)).toEqual([]);
+    expect(Object.keys(doc.paths)).toEqual(
+      expect.arrayContaining(["/status", "/upstreams", "/reload", "/revocations", "/config", "/consumers", "/consumers/{name}", "/consumers/{name}/keys", "/consumers/{name}/keys/{id}", "/upstreams/{name}/targets", "/openapi.json"]),
+    );
+  });
+
+  test("uses the config's own schemas: a consumer's rate_limits are the [[consumers]] rate_limits", async () => {
+    const doc = (await (await admin("/openapi.json")).json()) as Doc;
+    const body = doc.paths["/consumers"]!.post!.requestBody!.content["application/json"]!.schema as {
+      properties: { rate_limits: { items: { properties: { algorithm: { anyOf: { const: string }[] } }; additionalProperties: boolean } } };
+    };
+    const algorithms = body.properties.rate_limits.items.properties.algorithm.anyOf.map((a) => a.const);
+    expect(algorithms).toEqual([...RATE_LIMIT_ALGORITHMS]);
+    expect(body.properties.rate_limits.items.additionalProperties).toBe(false);
+  });
+
+  test("the human-readable page is self-contained HTML, without data of its own", async () => {
+    const r = await fetch(`${gw.adminUrl}/docs`);
+    expect(r.status).toBe(200);
+    expect(r.headers.get("content-type")).toContain("text/html");
+    const html = await r.text();
+    expect(html).not.toMatch(/<script[^>]+src=|<link[^>]+href=/);
+    expect(html).not.toContain(TOKEN);
+  });
+});
+
+function chromium(args: string[]): { code: number; stdout: string } {
+  const r = Bun.spawnSync(
+    [
+      "chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+      "--disable-sync", "--no-first-run", `--user-data-dir=${join(tmp, "profile")}`, ...args,
+    ],
+    { stdout: "pipe", stderr: "pipe", timeout: 60_000 },
+  );
+  return { code: r.exitCode ?? -1, stdout: r.stdout.toString() };
+}
+
+describe("status page in headless Chromium", () => {
+  test("renders the live numbers: routes, targets with health and breaker, request counts", async () => {
+    for (let i = 0; i < 37; i++) await (await fetch(`${gw.url}/api/n${i}`)).arrayBuffer();
+    const url = `${gw.adminUrl}/dashboard#token=${TOKEN}`;
+    // The page polls every 2 s; 5 s of virtual time lets it fetch at least twice (so req/s is known too).
+    const dom = chromium(["--virtual-time-budget=5000", "--dump-dom", url]);
+    expect(dom.code).toBe(0);
+    const html = dom.stdout;
+    expect(html).toContain("users-route");
+    const row = html.match(/<tr><td>users<\/td><td>(http:\/\/127\.0\.0\.1:\d+)<\/td><td class="up">up<\/td><td class="closed">closed<\/td>(.*?)<\/tr>/);
+    expect(row).not.toBeNull();
+    expect(row![1]).toBe(`http://127.0.0.1:${upstream.port}`);
+    // in flight, req/s, requests, failures: the live request count the upstream state holds.
+    const cells = [...row![2]!.matchAll(/<td class="num">([^<]*)<\/td>/g)].map((m) => m[1]);
+    expect(cells[2]).toBe("37");
+    expect(cells[3]).toBe("0");
+    expect(html).toMatch(/<div class="card" id="c-requests"><b>37<\/b>/);
+    expect(html).toMatch(/<div class="card" id="c-workers"><b>2<\/b>/);
+    expect(html).not.toMatch(/<p id="error">[^<]/);
+
+    const shot = join(tmp, "dashboard.png");
+    const s = chromium(["--virtual-time-budget=3000", "--window-size=1200,900", `--screenshot=${shot}`, url]);
+    expect(s.code).toBe(0);
+    expect(existsSync(shot)).toBe(true);
+    const png = readFileSync(shot);
+    expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join("")).toBe("PNG");
+    expect(png.length).toBeGreaterThan(10_000);
+  }, 120_000);
+
+  test("a wrong token shows the error instead of numbers", () => {
+    const dom = chromium(["--virtual-time-budget=2000", "--dump-dom", `${gw.adminUrl}/dashboard#token=wrong`]);
+    expect(dom.stdout).toContain("wrong admin token");
+  }, 60_000);
+});
