@@ -11,6 +11,7 @@
 
 import type { AuthRouteConfig } from "../policies/auth/config.ts";
 import type { RateLimitRouteConfig } from "../policies/rate-limit/config.ts";
+import type { PluginsConfig, PluginsRouteConfig } from "../policies/plugins/config.ts";
 import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
 
@@ -22,7 +23,7 @@ export type { AuthMode } from "../auth/modes.ts";
 export type { RateLimitAlgorithm, RateLimitConfig } from "../limits/config.ts";
 export type { BalancerName, RedisMode, RedisOnError };
 
-export interface GatewayConfig {
+export interface GatewayConfig extends PluginsConfig {
   server: ServerConfig;
   admin: AdminConfig | null;
   redis: RedisConfig | null;
@@ -136,7 +137,7 @@ export interface UpstreamConfig {
  * A route: the keys every route has, plus each recipe entry's own part (the
  * policy folders own those types, src/policies/<name>/config.ts).
  */
-export interface RouteConfig extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig {
+export interface RouteConfig extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig, PluginsRouteConfig {
   name: string;
   /** Host names this route answers for; empty = any. "*.example.com" matches one label. */
   hosts: string[];

@@ -11,6 +11,7 @@
  * Adding a policy: a folder with its factory, and one line here.
  */
 import { auth } from "./auth/index.ts";
+import { plugins, withPluginSlots } from "./plugins/index.ts";
 import { credentials } from "./credentials/index.ts";
 import { rateLimit } from "./rate-limit/index.ts";
 import { stripPrefix } from "./strip-prefix/index.ts";
@@ -25,12 +26,13 @@ import type { PolicyFactory } from "./types.ts";
 export const PRE_ROUTE: readonly PolicyFactory<any>[] = [];
 
 /** A route's steps, in request order. */
-export const RECIPE: readonly PolicyFactory<any>[] = [
+export const RECIPE: readonly PolicyFactory<any>[] = withPluginSlots([
   auth, //          3. access: authentication, authorization, identity headers
   rateLimit, //     4. limits: rate limits, quotas, concurrency
+  plugins, //       5. plugins (default slot; `after = "x"` slots follow each entry)
   credentials, //   6. request transform: strip credentials the upstream must not see
   stripPrefix, //   6. request transform: the route's path prefix
-];
+]);
 
 /** Every entry once, for what runs per entry rather than per route (shared memory, control services, setup). */
 export const FACTORIES: readonly PolicyFactory<any>[] = [...new Set([...PRE_ROUTE, ...RECIPE])];
