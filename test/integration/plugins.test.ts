@@ -98,3 +98,25 @@ test("bad plugin config, missing file and syntax error fail --check with key pat
   const undeclared = check(toml("", `plugins = [{ name = "nobody" }]`));
   expect(undeclared.err).toContain('routes[0].plugins[0].name: no [[plugins]] entry named "nobody"');
 });
+
+test("SIGHUP picks up an edited plugin file in every worker", async () => {
+  const stamp = (v: string) =>
+    file("stamp.ts", `export default { name: "stamp", create() { return { onResponse(ctx, res) { res.headers.set("x-stamp", "${v}"); } }; } };`);
+  const path = stamp("one");
+  const gw = await startGateway(toml(`[[plugins]]\nname = "stamp"\npath = "${path}"`, `plugins = [{ name = "stamp" }]`), { binary: true });
+  try {
+    expect((await fetch(`${gw.url}/x`)).headers.get("x-stamp")).toBe("one");
+    await Bun.sleep(20); // a distinct mtime
+    stamp("two");
+    gw.signal("SIGHUP");
+    let seen = "";
+    for (let i = 0; i < 50 && seen !== "two,two,two,two"; i++) {
+      await Bun.sleep(100);
+      const got = await Promise.all([0, 1, 2, 3].map(() => fetch(`${gw.url}/x`).then((r) => r.headers.get("x-stamp"))));
+      seen = got.join(",");
+    }
+    expect(seen).toBe("two,two,two,two");
+  } finally {
+    await gw.stop();
+  }
+}, 20000);
