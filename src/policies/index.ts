@@ -35,4 +35,4 @@ export const RECIPE: readonly PolicyFactory<any>[] = withPluginSlots([
 ]);
 
 /** Every entry once, for what runs per entry rather than per route (shared memory, control services, setup). */
-export const FACTORIES: readonly PolicyFactory<any>[] = [...new Set([...PRE_ROUTE, ...RECIPE])];
+export const FACTORIES: readonly PolicyFactory<any>[] = [...new Set([...PRE_ROUTE, ...RECIPE])].filter((f) => !f.name.startsWith("plugins@")); // plugin slots keep no state

@@ -9,7 +9,6 @@ import { isAbsolute, resolve } from "node:path";
 import type { NormalizeContext } from "../../config/normalize-common.ts";
 import type { KeyPath, Problems } from "../../config/problems.ts";
 import { NonEmpty, opt, table } from "../../config/schema-kit.ts";
-import type { GatewayConfig } from "../../config/types.ts";
 import { checkJsonSchema } from "./json-schema.ts";
 import { loadPlugin } from "./load.ts";
 
@@ -66,7 +65,7 @@ export function normalizePluginRoute(_ctx: NormalizeContext, raw: Record<string,
 }
 
 /** Every route's plugin uses: a declared plugin, and a config its schema accepts. */
-export function verifyPlugins(config: GatewayConfig, problems: Problems, slotNames: readonly string[]): void {
+export function verifyPlugins(config: { routes: readonly PluginsRouteConfig[]; plugins?: PluginSpec[] }, problems: Problems, slotNames: readonly string[]): void {
   config.routes.forEach((route, r) => {
     (route.plugins ?? []).forEach((use, j) => {
       const at: KeyPath = ["routes", r, "plugins", j];

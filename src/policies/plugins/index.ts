@@ -31,17 +31,18 @@ function slotPolicy(slot: string, isDefault: boolean, route: { plugins?: { name:
     const def = loadPlugin(spec.path);
     if (typeof def === "string") throw new Error(def);
     if ((def.after ?? "plugins") !== slot && !(isDefault && def.after === undefined)) continue;
-    const h = def.create(use.config, pluginApi(use.name));
+    const h = (def.create as (c: unknown, a: unknown) => PluginHooks | null | undefined)(use.config, pluginApi(use.name));
     if (h) hooks.push({ name: use.name, h });
   }
   if (hooks.length === 0) return null;
-  if (hooks.length === 1) return asPolicy(hooks[0]!.name, hooks[0]!.h);
-  return composite(`plugins@${slot}`, hooks.map((x) => asPolicy(x.name, x.h)));
+  const policyName = isDefault ? "plugins" : `plugins@${slot}`;
+  if (hooks.length === 1) return asPolicy(policyName, hooks[0]!.h);
+  return composite(policyName, hooks.map((x) => asPolicy(policyName, x.h)));
 }
 
 /** A plugin's hooks over the view; a throw becomes the runner's 500 JSON error with the plugin named in the log. */
 function asPolicy(name: string, h: PluginHooks): Policy {
-  const p: { -readonly [K in keyof Policy]: Policy[K] } = { name: `plugin:${name}` };
+  const p: { -readonly [K in keyof Policy]: Policy[K] } = { name };
   if (h.onRequest) p.onRequest = (ctx) => (h.onRequest!(view(ctx) as never) ?? undefined) as Response | undefined;
   if (h.onUpstreamRequest) p.onUpstreamRequest = (ctx, d) => h.onUpstreamRequest!(view(ctx) as never, d);
   if (h.onResponse) p.onResponse = (ctx, res, body) => h.onResponse!(view(ctx) as never, res, body);

@@ -6,7 +6,13 @@
  * module instance on reload, while the old instance serves in-flight requests.
  */
 import { statSync } from "node:fs";
-import type { PluginDefinition } from "./api.ts";
+/** What load needs of a definition (api.ts has the full, documented type; kept apart so config/ does not reach policies/context.ts). */
+export interface PluginDefinition {
+  readonly name: string;
+  readonly schema?: Record<string, unknown>;
+  readonly after?: string;
+  create(config: never, api: never): unknown;
+}
 
 const loaded = new Map<string, { mtimeMs: number; size: number; def: PluginDefinition }>();
 
