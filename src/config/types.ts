@@ -11,6 +11,7 @@
 
 import type { AuthRouteConfig } from "../policies/auth/config.ts";
 import type { RateLimitRouteConfig } from "../policies/rate-limit/config.ts";
+import type { PluginsConfig, PluginsRouteConfig } from "../policies/plugins/config.ts";
 import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts";
 import type { CompressionOverride, CompressionRouteConfig } from "../policies/compression/config.ts";
 import type { CorsOverride, CorsRouteConfig } from "../policies/cors/config.ts";
@@ -27,7 +28,7 @@ export type { AuthMode } from "../auth/modes.ts";
 export type { RateLimitAlgorithm, RateLimitConfig } from "../limits/config.ts";
 export type { BalancerName, RedisMode, RedisOnError };
 
-export interface GatewayConfig {
+export interface GatewayConfig extends PluginsConfig {
   server: ServerConfig;
   admin: AdminConfig | null;
   redis: RedisConfig | null;
@@ -154,7 +155,7 @@ export interface UpstreamConfig {
  * policy folders own those types, src/policies/<name>/config.ts).
  */
 export interface RouteConfig
-  extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig, IpFilterRouteConfig, CorsRouteConfig, CompressionRouteConfig {
+  extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig, IpFilterRouteConfig, CorsRouteConfig, CompressionRouteConfig, PluginsRouteConfig {
   name: string;
   /** Host names this route answers for; empty = any. "*.example.com" matches one label. */
   hosts: string[];

@@ -14,6 +14,7 @@ import { auth } from "./auth/index.ts";
 import { compression } from "./compression/index.ts";
 import { cors } from "./cors/index.ts";
 import { ipFilter } from "./ip-filter/index.ts";
+import { plugins, withPluginSlots } from "./plugins/index.ts";
 import { credentials } from "./credentials/index.ts";
 import { metrics } from "./metrics/index.ts";
 import { rateLimit } from "./rate-limit/index.ts";
@@ -35,15 +36,16 @@ export const PRE_ROUTE: readonly PolicyFactory<any>[] = [
 ];
 
 /** A route's steps, in request order. */
-export const RECIPE: readonly PolicyFactory<any>[] = [
+export const RECIPE: readonly PolicyFactory<any>[] = withPluginSlots([
   ipFilter, //     3. access: the route's ip allow/deny, before auth
   cors, //          3. access: CORS fields of the actual request (its onResponse runs last)
   compression, //   8. response: content coding on the way out (below it: cache stores identity)
   auth, //          3. access: authentication, authorization, identity headers
   rateLimit, //     4. limits: rate limits, quotas, concurrency
+  plugins, //       5. plugins (default slot; `after = "x"` slots follow each entry)
   credentials, //   6. request transform: strip credentials the upstream must not see
   stripPrefix, //   6. request transform: the route's path prefix
-];
+]);
 
 /** Every entry once, for what runs per entry rather than per route (shared memory, control services, setup). */
-export const FACTORIES: readonly PolicyFactory<any>[] = [...new Set([...PRE_ROUTE, ...RECIPE])];
+export const FACTORIES: readonly PolicyFactory<any>[] = [...new Set([...PRE_ROUTE, ...RECIPE])].filter((f) => !f.name.startsWith("plugins@")); // plugin slots keep no state
