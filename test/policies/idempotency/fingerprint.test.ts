@@ -1,0 +1,31 @@
+import { describe, expect, test } from "bun:test";
+import { digestBody, fingerprint, scopedKey } from "../../../src/policies/idempotency/fingerprint";
+
+function stream(...chunks: string[]): ReadableStream<Uint8Array> {
+  return new ReadableStream({
+    start(c) {
+      for (const s of chunks) c.enqueue(new TextEncoder().encode(s));
+      c.close();
+    },
+  });
+}
+
+describe("idempotency fingerprint", () => {
+  test("streamed digest equals the whole-body digest regardless of chunking", async () => {
+    expect(await digestBody(stream("ab", "c"))).toBe(await digestBody(stream("abc")));
+    expect(await digestBody(null)).toBe(await digestBody(stream()));
+  });
+  test("any field change changes the fingerprint; fields cannot bleed", () => {
+    const base = fingerprint("POST", "/a", "x=1", "d");
+    expect(fingerprint("post", "/a", "x=1", "d")).toBe(base);
+    expect(fingerprint("PUT", "/a", "x=1", "d")).not.toBe(base);
+    expect(fingerprint("POST", "/b", "x=1", "d")).not.toBe(base);
+    expect(fingerprint("POST", "/a", "x=2", "d")).not.toBe(base);
+    expect(fingerprint("POST", "/a", "x=1", "e")).not.toBe(base);
+    expect(fingerprint("POST", "/a?", "x=1", "d")).not.toBe(fingerprint("POST", "/a", "?x=1", "d"));
+  });
+  test("caller scoping separates equal keys", () => {
+    expect(scopedKey("alice", "k")).not.toBe(scopedKey("bob", "k"));
+    expect(scopedKey("a:b", "c")).not.toBe(scopedKey("a", "b:c"));
+  });
+});
