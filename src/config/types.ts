@@ -12,6 +12,9 @@
 import type { AuthRouteConfig } from "../policies/auth/config.ts";
 import type { RateLimitRouteConfig } from "../policies/rate-limit/config.ts";
 import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts";
+import type { TransformRouteConfig } from "../policies/transform/config.ts";
+import type { AggregateRouteConfig } from "./normalize-aggregate.ts";
+import type { MatchRouteConfig } from "./normalize-match.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
 
 import type { RedisMode, RedisOnError } from "../limits/redis/modes.ts";
@@ -136,15 +139,16 @@ export interface UpstreamConfig {
  * A route: the keys every route has, plus each recipe entry's own part (the
  * policy folders own those types, src/policies/<name>/config.ts).
  */
-export interface RouteConfig extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig {
+export interface RouteConfig extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig, TransformRouteConfig, MatchRouteConfig, AggregateRouteConfig {
   name: string;
   /** Host names this route answers for; empty = any. "*.example.com" matches one label. */
   hosts: string[];
   path: string;
   /** Upper-case; empty = every method. */
   methods: string[];
+  /** "" on an aggregate route whose calls name their own upstreams. */
   upstream: string;
-  /** Per-route override of the upstream's read timeout; 0 = use the upstream's. */
+  /** Per-route override of the upstream's read timeout (on an aggregate route: the bound of the whole fan-out); 0 = use the upstream's. */
   timeout: number;
 }
 

@@ -5,6 +5,7 @@ import type { Policy, PolicyFactory } from "../policies/types.ts";
 import { Router } from "../router/radix.ts";
 import { createUpstreamRuntimes } from "../upstream/index.ts";
 import { compileCidrs, type CidrSet } from "../util/cidr.ts";
+import { AggregateTerminal } from "./aggregate/terminal.ts";
 import type { ClientRegistry } from "./clients.ts";
 import type { UpstreamBinding } from "./proxy/forward.ts";
 import { ProxyTerminal, proxyEnv } from "./proxy/terminal.ts";
@@ -60,7 +61,10 @@ export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, cl
   for (const route of config.routes) {
     const policies = present(recipe.map((f) => f.create?.(route, setupOf(f), config) ?? null));
     const chain = compileChain(prePolicies, policies);
-    const terminal = new ProxyTerminal(env, upstreams.get(route.upstream)!, route, chain.upstream, chain.buffer > 0);
+    const terminal =
+      route.aggregate.length > 0
+        ? new AggregateTerminal(env, route, upstreams)
+        : new ProxyTerminal(env, upstreams.get(route.upstream)!, route, chain.upstream, chain.buffer > 0);
     router.add(route.path, route.methods, route.hosts, { name: route.name, config: route, chain, terminal });
   }
   // Build the matcher now, not on the first request.

@@ -14,6 +14,7 @@ import { auth } from "./auth/index.ts";
 import { credentials } from "./credentials/index.ts";
 import { rateLimit } from "./rate-limit/index.ts";
 import { stripPrefix } from "./strip-prefix/index.ts";
+import { transform } from "./transform/index.ts";
 import type { PolicyFactory } from "./types.ts";
 
 /**
@@ -30,6 +31,7 @@ export const RECIPE: readonly PolicyFactory<any>[] = [
   rateLimit, //     4. limits: rate limits, quotas, concurrency
   credentials, //   6. request transform: strip credentials the upstream must not see
   stripPrefix, //   6. request transform: the route's path prefix
+  transform, //     6. request transform: path template, headers, query, JSON body; 8. response transform
 ];
 
 /** Every entry once, for what runs per entry rather than per route (shared memory, control services, setup). */
