@@ -100,19 +100,27 @@ function readMethods(ctx: NormalizeContext, raw: readonly (string | undefined)[]
 /** Same host (or both any host), same path shape, overlapping methods: the router could serve only one. */
 function reportConflicts(ctx: NormalizeContext, routes: readonly RouteConfig[], indices: readonly number[]): void {
   const seen = new Map<string, { methods: readonly string[]; index: number }[]>();
+  const matchSpelling = new Map<string, { path: string; index: number; match: boolean }>();
   for (let r = 0; r < routes.length; r++) {
     const route = routes[r]!;
     if (validateRoutePath(route.path) !== null) continue;
     // Routes differing in their `match` conditions share a path by design (the router picks among them).
-    const shape =
-      route.path
-        .split("/")
-        .map((s) => (s.startsWith(":") ? ":" : s))
-        .join("/") + conditionsKey(route.match);
+    const bare = route.path
+      .split("/")
+      .map((s) => (s.startsWith(":") ? ":" : s))
+      .join("/");
+    const shape = bare + conditionsKey(route.match);
     let reported = false;
     for (const host of route.hosts.length === 0 ? [""] : route.hosts) {
       const key = `${host} ${shape}`;
       const earlier = seen.get(key) ?? [];
+      // Variants told apart by `match` share one router entry: they must spell the path alike.
+      const spelled = matchSpelling.get(`${host} ${bare}`);
+      if (spelled !== undefined && spelled.path !== route.path && !reported && (spelled.match || route.match !== null)) {
+        ctx.problems.add(["routes", indices[r]!, "path"], `routes told apart by match must write the path the same way as routes[${spelled.index}] (${JSON.stringify(spelled.path)})`);
+        reported = true;
+      }
+      if (spelled === undefined) matchSpelling.set(`${host} ${bare}`, { path: route.path, index: indices[r]!, match: route.match !== null });
       const clash = earlier.find((e) => methodsOverlap(e.methods, route.methods));
       if (clash !== undefined && !reported) {
         const where = host === "" ? "any host" : `host ${host}`;
