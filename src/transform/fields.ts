@@ -42,7 +42,8 @@ export function compileFieldEdits(raw: RawFieldEdits, kind: "header" | "query", 
       const fieldName = name(n, [key, n]);
       const t = compileTemplate(v, encoding, opts);
       if (typeof t === "string") problems.push({ path: [key, n], message: t });
-      else if (fieldName !== null) out.push([fieldName, t]);
+      // A query value is one component: its literal text is encoded like the values in it.
+      else if (fieldName !== null) out.push([fieldName, kind === "query" ? { ...t, literals: t.literals.map(encodeURIComponent) } : t]);
     }
     return out;
   };

@@ -11,7 +11,7 @@
  * A string value of set/add may be a template ({claim.sub}); other TOML
  * values (numbers, booleans, lists, tables) are put as they are.
  */
-import { allowTree, keepOnly, parseJsonPath, removePath, renamePath, setPath, type AllowTree, type JsonPath } from "./json-path.ts";
+import { allowTree, keepOnly, parseJsonPath, removePaths, renamePath, setPath, type AllowTree, type JsonPath } from "./json-path.ts";
 import { compileTemplate, render, type CompileOptions, type Template, type TemplateSource } from "./template.ts";
 
 export interface RawJsonEdits {
@@ -109,7 +109,7 @@ export function isEmptyEdits(e: JsonEdits): boolean {
 /** Apply `edits` to `root` (edited in place where it can be) and return the result. Throws MissingValue from a template. */
 export function applyJsonEdits(root: unknown, edits: JsonEdits, src: TemplateSource | null): unknown {
   if (edits.allow !== null) root = keepOnly(root, edits.allow);
-  for (const p of edits.remove) removePath(root, p);
+  if (edits.remove.length > 0) removePaths(root, edits.remove);
   for (const [p, to] of edits.rename) renamePath(root, p, to);
   for (const put of edits.set) setPath(root, put.path, valueOf(put, src), false);
   for (const put of edits.add) setPath(root, put.path, valueOf(put, src), true);

@@ -117,14 +117,19 @@ export function getPath(root: unknown, path: JsonPath): unknown {
   return out;
 }
 
-export function removePath(root: unknown, path: JsonPath): void {
-  // List elements removed by index go last-first, so the indices stay right.
-  const fromLists: [unknown[], number][] = [];
-  visit(root, path, false, (c, k) => {
-    if (Array.isArray(c)) fromLists.push([c, k as number]);
-    else delete c[k as string];
-  });
-  for (let i = fromLists.length - 1; i >= 0; i--) fromLists[i]![0].splice(fromLists[i]![1], 1);
+/** Delete what every path addresses; list indices all refer to the lists as they were before any removal. */
+export function removePaths(root: unknown, paths: readonly JsonPath[]): void {
+  const fromLists = new Map<unknown[], Set<number>>();
+  for (const path of paths) {
+    visit(root, path, false, (c, k) => {
+      if (!Array.isArray(c)) return void delete c[k as string];
+      let set = fromLists.get(c);
+      if (set === undefined) fromLists.set(c, (set = new Set()));
+      set.add(k as number);
+    });
+  }
+  // Last index first, so the earlier indices stay right.
+  for (const [list, indices] of fromLists) for (const i of [...indices].sort((a, b) => b - a)) list.splice(i, 1);
 }
 
 /** Move the value at `path` to the sibling field `to` (same object), where it exists. */
