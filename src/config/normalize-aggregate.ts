@@ -71,6 +71,10 @@ export function normalizeAggregate(ctx: NormalizeContext, raw: Record<string, un
   const list = raw.aggregate as (RawCall | undefined)[] | undefined;
   if (list === undefined) return { aggregate: [] };
   const params = typeof raw.path === "string" ? routeParamNames(raw.path) : [];
+  // The calls are built from their own templates: the proxy's request edits have nothing to act on.
+  for (const key of ["request", "strip_prefix"]) {
+    if (raw[key] !== undefined) ctx.problems.add([...at, key], "does not apply to an aggregate route (each [[routes.aggregate]] call has its own path and headers)");
+  }
   const routeUpstream = typeof raw.upstream === "string" ? raw.upstream : null;
   const names = new Map<string, number>();
   list.forEach((c, i) => {

@@ -2,7 +2,7 @@ import { identityHeaderNames } from "../auth/index.ts";
 import type { GatewayConfig, RouteConfig, UpstreamConfig } from "../config/types.ts";
 import { PRE_ROUTE, RECIPE } from "../policies/index.ts";
 import type { Policy, PolicyFactory } from "../policies/types.ts";
-import { conditionCount } from "../router/conditions.ts";
+import { conditionCount, variantKey } from "../router/conditions.ts";
 import { Router } from "../router/radix.ts";
 import { createUpstreamRuntimes } from "../upstream/index.ts";
 import { compileCidrs, type CidrSet } from "../util/cidr.ts";
@@ -101,8 +101,7 @@ export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, cl
 function groupVariants(routes: readonly CompiledRoute[]): [CompiledRoute, CompiledRoute[] | null][] {
   const groups = new Map<string, CompiledRoute[]>();
   for (const r of routes) {
-    const c = r.config;
-    const key = `${[...c.hosts].sort().join(",")} ${[...c.methods].sort().join(",")} ${c.path}`;
+    const key = variantKey(r.config);
     const g = groups.get(key);
     if (g === undefined) groups.set(key, [r]);
     else g.push(r);

@@ -59,3 +59,8 @@ export function conditionsKey(c: RouteConditions | null): string {
   const one = (x: Condition) => `${x.name}:${x.kind === "values" ? [...x.values].sort().join("|") : x.kind}`;
   return `h[${c.headers.map(one).sort().join(",")}]q[${c.query.map(one).sort().join(",")}]`;
 }
+
+/** Routes with the same key share one router entry (their variants are told apart by conditions). */
+export function variantKey(route: { readonly hosts: readonly string[]; readonly methods: readonly string[]; readonly path: string }): string {
+  return `${[...route.hosts].map((h) => h.toLowerCase()).sort().join(",")} ${[...route.methods].sort().join(",")} ${route.path}`;
+}
