@@ -18,6 +18,9 @@ import type { KeyPath } from "./problems.ts";
 import type { Loose, RawRoute } from "./schema.ts";
 import type { RouteConfig } from "./types.ts";
 import { RECIPE } from "../policies/index.ts";
+import { conditionsKey } from "../router/conditions.ts";
+import { normalizeAggregate } from "./normalize-aggregate.ts";
+import { normalizeMatch } from "./normalize-match.ts";
 
 export function normalizeRoutes(
   ctx: NormalizeContext,
@@ -57,6 +60,8 @@ function normalizeRoute(ctx: NormalizeContext, raw: Loose<RawRoute>, path: KeyPa
   if (raw.upstream !== undefined && !refs.upstreamNames.has(raw.upstream)) {
     ctx.problems.add(at("upstream"), `no upstream named ${JSON.stringify(raw.upstream)}`);
   }
+  // An aggregate route's calls name their upstreams (normalize-aggregate.ts reports a call without one).
+  if (raw.upstream === undefined && raw.aggregate === undefined) ctx.problems.add(at("upstream"), "required key missing");
 
   const route = {
     name: raw.name ?? "",
@@ -65,6 +70,8 @@ function normalizeRoute(ctx: NormalizeContext, raw: Loose<RawRoute>, path: KeyPa
     methods: readMethods(ctx, raw.methods, at("methods")),
     upstream: raw.upstream ?? "",
     timeout: readDuration(ctx, raw.timeout, at("timeout"), 0),
+    ...normalizeMatch(ctx, raw as Record<string, unknown>, path),
+    ...normalizeAggregate(ctx, raw as Record<string, unknown>, path, refs),
   };
   // Each policy of the recipe normalizes its own keys.
   const pieces = RECIPE.map((f) => f.normalizeRoute?.(ctx, raw as Record<string, unknown>, path, refs));
@@ -93,17 +100,27 @@ function readMethods(ctx: NormalizeContext, raw: readonly (string | undefined)[]
 /** Same host (or both any host), same path shape, overlapping methods: the router could serve only one. */
 function reportConflicts(ctx: NormalizeContext, routes: readonly RouteConfig[], indices: readonly number[]): void {
   const seen = new Map<string, { methods: readonly string[]; index: number }[]>();
+  const matchSpelling = new Map<string, { path: string; index: number; match: boolean }>();
   for (let r = 0; r < routes.length; r++) {
     const route = routes[r]!;
     if (validateRoutePath(route.path) !== null) continue;
-    const shape = route.path
+    // Routes differing in their `match` conditions share a path by design (the router picks among them).
+    const bare = route.path
       .split("/")
       .map((s) => (s.startsWith(":") ? ":" : s))
       .join("/");
+    const shape = bare + conditionsKey(route.match);
     let reported = false;
     for (const host of route.hosts.length === 0 ? [""] : route.hosts) {
       const key = `${host} ${shape}`;
       const earlier = seen.get(key) ?? [];
+      // Variants told apart by `match` share one router entry: they must spell the path alike.
+      const spelled = matchSpelling.get(`${host} ${bare}`);
+      if (spelled !== undefined && spelled.path !== route.path && !reported && (spelled.match || route.match !== null)) {
+        ctx.problems.add(["routes", indices[r]!, "path"], `routes told apart by match must write the path the same way as routes[${spelled.index}] (${JSON.stringify(spelled.path)})`);
+        reported = true;
+      }
+      if (spelled === undefined) matchSpelling.set(`${host} ${bare}`, { path: route.path, index: indices[r]!, match: route.match !== null });
       const clash = earlier.find((e) => methodsOverlap(e.methods, route.methods));
       if (clash !== undefined && !reported) {
         const where = host === "" ? "any host" : `host ${host}`;

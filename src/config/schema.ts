@@ -17,6 +17,8 @@ import { type Static, Type } from "@sinclair/typebox";
 import { REDIS_MODES, REDIS_ON_ERROR } from "../limits/redis/modes.ts";
 import { FACTORIES, RECIPE } from "../policies/index.ts";
 import { BALANCER_NAMES } from "../upstream/balancers/names.ts";
+import { AGGREGATE_ROUTE_KEYS } from "./normalize-aggregate.ts";
+import { MATCH_ROUTE_KEYS } from "./normalize-match.ts";
 import {
   Bool,
   Duration,
@@ -135,10 +137,12 @@ export const BASE_ROUTE_KEYS = {
   hosts: opt(StrList),
   path: Str,
   methods: opt(StrList),
-  upstream: Str,
+  // Required unless every [[routes.aggregate]] call names its own (normalize-routes.ts).
+  upstream: opt(Str),
+  ...MATCH_ROUTE_KEYS,
 };
 
-const ROUTE_TAIL_KEYS = { timeout: opt(Duration) };
+const ROUTE_TAIL_KEYS = { timeout: opt(Duration), ...AGGREGATE_ROUTE_KEYS };
 
 export const RouteSchema = table(
   // timeout last: problems are reported in key order, and it used to come after the policies' keys.

@@ -18,6 +18,9 @@ import type { CorsOverride, CorsRouteConfig } from "../policies/cors/config.ts";
 import type { IpFilterConfig, IpFilterRouteConfig } from "../policies/ip-filter/config.ts";
 import type { MetricsConfig } from "../policies/metrics/config.ts";
 import type { TracingConfig } from "../policies/tracing/config.ts";
+import type { TransformRouteConfig } from "../policies/transform/config.ts";
+import type { AggregateRouteConfig } from "./normalize-aggregate.ts";
+import type { MatchRouteConfig } from "./normalize-match.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
 
 import type { RedisMode, RedisOnError } from "../limits/redis/modes.ts";
@@ -155,15 +158,17 @@ export interface UpstreamConfig {
  * policy folders own those types, src/policies/<name>/config.ts).
  */
 export interface RouteConfig
-  extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig, IpFilterRouteConfig, CorsRouteConfig, CompressionRouteConfig, PluginsRouteConfig {
+  extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig, IpFilterRouteConfig, CorsRouteConfig, CompressionRouteConfig, PluginsRouteConfig,
+    TransformRouteConfig, MatchRouteConfig, AggregateRouteConfig {
   name: string;
   /** Host names this route answers for; empty = any. "*.example.com" matches one label. */
   hosts: string[];
   path: string;
   /** Upper-case; empty = every method. */
   methods: string[];
+  /** "" on an aggregate route whose calls name their own upstreams. */
   upstream: string;
-  /** Per-route override of the upstream's read timeout; 0 = use the upstream's. */
+  /** Per-route override of the upstream's read timeout (on an aggregate route: the bound of the whole fan-out); 0 = use the upstream's. */
   timeout: number;
 }
 

@@ -28,6 +28,7 @@ import { issuerProblems } from "../auth/issuer.ts";
 import type { KeyedProblem } from "../errors.ts";
 import { limitProblems } from "../limits/compile.ts";
 import { slotCountProblem } from "../limits/slot-table.ts";
+import { variantKey } from "../router/conditions.ts";
 import { Router } from "../router/radix.ts";
 import { upstreamProblems } from "../upstream/validate.ts";
 import { present } from "./normalize-common.ts";
@@ -92,9 +93,14 @@ export function verifyConfig(config: GatewayConfig, doc: Loose<RawConfig>, repor
 
   // The router refuses what it cannot build (normalize-routes.ts reports the clashes it knows first).
   const router = new Router<number>();
+  // Routes told apart by `match` share one entry, as in the snapshot (src/data/snapshot.ts).
+  const entries = new Set<string>();
   config.routes.forEach((route, k) => {
     const path = routePaths[k];
     if (path === undefined || !clean(path)) return;
+    const entry = variantKey(route);
+    if (entries.has(entry)) return;
+    entries.add(entry);
     try {
       router.add(route.path, route.methods, route.hosts, k);
     } catch (e) {

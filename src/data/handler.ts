@@ -7,7 +7,7 @@ import type { AccessLog } from "./access-log.ts";
 import { accept } from "./pre-route.ts";
 import { httpDate } from "./proxy/headers.ts";
 import { CLOSE, hostProblem } from "./request-checks.ts";
-import type { Chain, CompiledRoute } from "./route.ts";
+import { pickVariant, type Chain, type CompiledRoute } from "./route.ts";
 import type { Snapshot } from "./snapshot.ts";
 
 /** Mutable per-worker state the handler reads on every request. */
@@ -108,7 +108,13 @@ function dispatch(state: ServeState, snap: Snapshot, ctx: RequestContext): Respo
     const res = jsonError(405, "method_not_allowed", `method ${method} is not allowed here`, requestId, ridHeader, { allow: match.allow });
     return answer(state, ctx, unrouted, pre, res, null);
   }
-  const route = match.value;
+  let route = match.value;
+  if (route.variants !== null) {
+    // Routes on this path told apart by `match` (version routing): the first whose conditions hold.
+    const picked = pickVariant(route.variants, ctx);
+    if (picked === null) return answer(state, ctx, unrouted, pre, jsonError(404, "not_found", "no route matches this request", requestId, ridHeader), null);
+    route = picked;
+  }
   ctx.route = route.config;
   ctx.params = match.params;
   return run(state, ctx, route);

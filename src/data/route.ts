@@ -2,6 +2,8 @@ import type { RouteConfig } from "../config/types.ts";
 import type { GatewayError } from "../errors.ts";
 import type { AccessEntry, RequestContext, UpstreamDraft } from "../policies/context.ts";
 import type { Policy } from "../policies/types.ts";
+import { conditionsHold, type ConditionView } from "../router/conditions.ts";
+import { queryValue } from "../transform/index.ts";
 
 /**
  * The last step of a route: it produces the answer once every request hook
@@ -55,6 +57,30 @@ export interface CompiledRoute {
   readonly config: RouteConfig;
   readonly chain: Chain;
   readonly terminal: Terminal;
+  /**
+   * Routes on this same path, methods and hosts told apart by `match`
+   * conditions, most conditions first, one without conditions last (if any);
+   * null when this route is alone (no condition to test).
+   */
+  readonly variants: readonly CompiledRoute[] | null;
+}
+
+/** The request as route conditions read it. */
+class RequestView implements ConditionView {
+  constructor(private readonly ctx: RequestContext) {}
+  header(name: string): string | null {
+    return this.ctx.req.headers.get(name);
+  }
+  query(name: string): string | null {
+    return queryValue(this.ctx.query, name);
+  }
+}
+
+/** The first variant whose conditions hold (a route without conditions always does), or null: a 404. */
+export function pickVariant(variants: readonly CompiledRoute[], ctx: RequestContext): CompiledRoute | null {
+  const view = new RequestView(ctx);
+  for (const v of variants) if (v.config.match === null || conditionsHold(v.config.match, view)) return v;
+  return null;
 }
 
 /** Compile `pre` (the pre-route stage) and `policies` (a route's, or none) into one chain. */

@@ -1,10 +1,12 @@
 import { identityHeaderNames } from "../auth/index.ts";
-import type { GatewayConfig, UpstreamConfig } from "../config/types.ts";
+import type { GatewayConfig, RouteConfig, UpstreamConfig } from "../config/types.ts";
 import { PRE_ROUTE, RECIPE } from "../policies/index.ts";
 import type { Policy, PolicyFactory } from "../policies/types.ts";
+import { conditionCount, variantKey } from "../router/conditions.ts";
 import { Router } from "../router/radix.ts";
 import { createUpstreamRuntimes } from "../upstream/index.ts";
 import { compileCidrs, type CidrSet } from "../util/cidr.ts";
+import { AggregateTerminal } from "./aggregate/terminal.ts";
 import type { ClientRegistry } from "./clients.ts";
 import type { UpstreamBinding } from "./proxy/forward.ts";
 import { ProxyTerminal, proxyEnv } from "./proxy/terminal.ts";
@@ -57,12 +59,17 @@ export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, cl
   const trustedProxies = compileCidrs(config.server.trusted_proxies);
   const env = proxyEnv(config, trustedProxies, identityHeaderNames(config.auth));
   const router = new Router<CompiledRoute>();
+  const compiled: CompiledRoute[] = [];
   for (const route of config.routes) {
     const policies = present(recipe.map((f) => f.create?.(route, setupOf(f), config) ?? null));
     const chain = compileChain(prePolicies, policies);
-    const terminal = new ProxyTerminal(env, upstreams.get(route.upstream)!, route, chain.upstream, chain.notesBodies);
-    router.add(route.path, route.methods, route.hosts, { name: route.name, config: route, chain, terminal });
+    const terminal =
+      route.aggregate.length > 0
+        ? new AggregateTerminal(env, route, upstreams)
+        : new ProxyTerminal(env, upstreams.get(route.upstream)!, route, chain.upstream, chain.notesBodies);
+    compiled.push({ name: route.name, config: route, chain, terminal, variants: null });
   }
+  for (const [first, variants] of groupVariants(compiled)) router.add(first.config.path, first.config.methods, first.config.hosts, { ...first, variants });
   // Build the matcher now, not on the first request.
   router.compile();
   clients.retain(config);
@@ -83,6 +90,40 @@ export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, cl
       for (const f of kinds) f.dispose?.(setups.get(f));
     },
   };
+}
+
+/**
+ * Routes with `match` conditions share the router entry of their path,
+ * methods and hosts: one entry per group, carrying its variants, most
+ * conditions first (config order among equals), so the router stays one
+ * compiled tree and a path without conditions pays nothing.
+ */
+function groupVariants(routes: readonly CompiledRoute[]): [CompiledRoute, CompiledRoute[] | null][] {
+  const groups = new Map<string, CompiledRoute[]>();
+  for (const r of routes) {
+    const key = variantKey(r.config);
+    const g = groups.get(key);
+    if (g === undefined) groups.set(key, [r]);
+    else g.push(r);
+  }
+  return [...groups.values()].map((g) => {
+    if (g.length === 1 && g[0]!.config.match === null) return [g[0]!, null];
+    const sorted = [...g].sort((a, b) => conditionCount(b.config.match) - conditionCount(a.config.match));
+    // No variant without conditions: a route on the same path that covers these methods and hosts catches the rest.
+    if (sorted[sorted.length - 1]!.config.match !== null) {
+      const fallback = routes.find((r) => r.config.match === null && covers(r.config, sorted[0]!.config));
+      if (fallback !== undefined) sorted.push(fallback);
+    }
+    return [sorted[0]!, sorted];
+  });
+}
+
+/** `wide` serves every request `narrow`'s path, methods and hosts could: same path, methods [] or a superset, hosts [] or the same. */
+function covers(wide: RouteConfig, narrow: RouteConfig): boolean {
+  if (wide.path !== narrow.path) return false;
+  const methods = wide.methods.length === 0 || (narrow.methods.length > 0 && narrow.methods.every((m) => wide.methods.includes(m)));
+  const hosts = wide.hosts.length === 0 || (narrow.hosts.length > 0 && narrow.hosts.every((h) => wide.hosts.includes(h)));
+  return methods && hosts;
 }
 
 function present(list: readonly (Policy | null)[]): Policy[] {

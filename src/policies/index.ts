@@ -20,6 +20,7 @@ import { metrics } from "./metrics/index.ts";
 import { rateLimit } from "./rate-limit/index.ts";
 import { stripPrefix } from "./strip-prefix/index.ts";
 import { tracing } from "./tracing/index.ts";
+import { transform } from "./transform/index.ts";
 import type { PolicyFactory } from "./types.ts";
 
 /**
@@ -45,6 +46,7 @@ export const RECIPE: readonly PolicyFactory<any>[] = withPluginSlots([
   plugins, //       5. plugins (default slot; `after = "x"` slots follow each entry)
   credentials, //   6. request transform: strip credentials the upstream must not see
   stripPrefix, //   6. request transform: the route's path prefix
+  transform, //     6. request transform: path template, headers, query, JSON body; 8. response transform
 ]);
 
 /** Every entry once, for what runs per entry rather than per route (shared memory, control services, setup). */

@@ -168,6 +168,10 @@ describe("the DESIGN.md example", () => {
             },
           ],
           timeout: 0,
+          match: null,
+          aggregate: [],
+          request: null,
+          response: null,
         },
       ],
       jwt: [
@@ -329,6 +333,10 @@ describe("defaults", () => {
         method_roles: {},
         rate_limits: [],
         timeout: 0,
+        match: null,
+        aggregate: [],
+        request: null,
+        response: null,
       },
     ]);
   });
@@ -469,6 +477,10 @@ describe("every key", () => {
         scopes: ["orders:read"],
         method_roles: { DELETE: ["admin"] },
         timeout: 3000,
+        match: null,
+        aggregate: [],
+        request: null,
+        response: null,
         rate_limits: [
           { algorithm: "leaky_bucket", limit: 10, window: 1000, burst: 5, key: ["ip", "header:x-tenant"], delay: true, adaptive: null, id: "orders#0" },
           {
