@@ -18,6 +18,7 @@ import type { KeyPath } from "./problems.ts";
 import type { Loose, RawRoute } from "./schema.ts";
 import type { RouteConfig } from "./types.ts";
 import { RECIPE } from "../policies/index.ts";
+import { normalizeBudget } from "../bench/config.ts";
 
 export function normalizeRoutes(
   ctx: NormalizeContext,
@@ -65,6 +66,7 @@ function normalizeRoute(ctx: NormalizeContext, raw: Loose<RawRoute>, path: KeyPa
     methods: readMethods(ctx, raw.methods, at("methods")),
     upstream: raw.upstream ?? "",
     timeout: readDuration(ctx, raw.timeout, at("timeout"), 0),
+    budget: normalizeBudget(raw.budget as Record<string, unknown> | undefined),
   };
   // Each policy of the recipe normalizes its own keys.
   const pieces = RECIPE.map((f) => f.normalizeRoute?.(ctx, raw as Record<string, unknown>, path, refs));

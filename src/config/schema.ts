@@ -15,6 +15,7 @@
 
 import { type Static, Type } from "@sinclair/typebox";
 import { REDIS_MODES, REDIS_ON_ERROR } from "../limits/redis/modes.ts";
+import { BenchSchema, BudgetSchema } from "../bench/config.ts";
 import { FACTORIES, RECIPE } from "../policies/index.ts";
 import { BALANCER_NAMES } from "../upstream/balancers/names.ts";
 import {
@@ -134,6 +135,8 @@ export const BASE_ROUTE_KEYS = {
   path: Str,
   methods: opt(StrList),
   upstream: Str,
+  // Read by `gateway bench` only (src/bench/config.ts).
+  budget: opt(BudgetSchema),
 };
 
 const ROUTE_TAIL_KEYS = { timeout: opt(Duration) };
@@ -205,6 +208,7 @@ const BASE_SECTIONS = {
   auth: opt(AuthSchema),
   consumers: opt(Type.Array(ConsumerSchema, { errorMessage: "expected a list of [[consumers]] tables" })),
   rate_limit: opt(RateLimitGlobalSchema),
+  bench: opt(BenchSchema),
 };
 
 export const ConfigSchema = table(

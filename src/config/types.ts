@@ -12,6 +12,7 @@
 import type { AuthRouteConfig } from "../policies/auth/config.ts";
 import type { RateLimitRouteConfig } from "../policies/rate-limit/config.ts";
 import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts";
+import type { BenchConfig, Budget } from "../bench/config.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
 
 import type { RedisMode, RedisOnError } from "../limits/redis/modes.ts";
@@ -33,6 +34,8 @@ export interface GatewayConfig {
   auth: AuthConfig;
   consumers: ConsumerConfig[];
   rate_limit: RateLimitGlobalConfig;
+  /** `[bench]`: read by `gateway bench` only. */
+  bench: BenchConfig;
   /** Absolute path of the file this came from (for reload and relative paths). */
   source: string;
 }
@@ -146,6 +149,8 @@ export interface RouteConfig extends AuthRouteConfig, RateLimitRouteConfig, Stri
   upstream: string;
   /** Per-route override of the upstream's read timeout; 0 = use the upstream's. */
   timeout: number;
+  /** `gateway bench` latency budget (src/bench/config.ts); null: none. The gateway ignores it. */
+  budget: Budget | null;
 }
 
 export interface JwtIssuerConfig {

@@ -19,6 +19,8 @@ async function loadProblems(path: string, env: Record<string, string> = {}): Pro
 
 const SERVER_500 = Array.from({ length: 100 }, (_, i) => 500 + i);
 
+const BENCH_DEFAULTS = { duration: 5000, connections: 16, rate: 0, warmup: 1000, ramp_steps: 5, faults: [], budget: null, stub: { latency: 0, body: 1024 } };
+
 describe("reading the file", () => {
   test("a missing file", async () => {
     const path = join(FIXTURES, "does-not-exist.toml");
@@ -165,6 +167,7 @@ describe("the DESIGN.md example", () => {
             },
           ],
           timeout: 0,
+          budget: null,
         },
       ],
       jwt: [
@@ -198,6 +201,7 @@ describe("the DESIGN.md example", () => {
       },
       consumers: [{ name: "mobile-app", api_keys: ["mobile-key"], roles: ["user"], rate_limits: [] }],
       rate_limit: { slots: 65_536, legacy_headers: true },
+      bench: BENCH_DEFAULTS,
       source: path,
     };
     expect(config).toEqual(expected);
@@ -277,6 +281,7 @@ describe("defaults", () => {
       },
       consumers: [],
       rate_limit: { slots: 65_536, legacy_headers: true },
+      bench: BENCH_DEFAULTS,
       source: "/etc/gateway/empty.toml",
     });
   });
@@ -313,6 +318,7 @@ describe("defaults", () => {
         method_roles: {},
         rate_limits: [],
         timeout: 0,
+        budget: null,
       },
     ]);
   });
@@ -450,6 +456,7 @@ describe("every key", () => {
         scopes: ["orders:read"],
         method_roles: { DELETE: ["admin"] },
         timeout: 3000,
+        budget: null,
         rate_limits: [
           { algorithm: "leaky_bucket", limit: 10, window: 1000, burst: 5, key: ["ip", "header:x-tenant"], delay: true, adaptive: null, id: "orders#0" },
           {
