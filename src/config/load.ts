@@ -25,6 +25,7 @@ import { parseToml, removeDateTimes } from "./toml.ts";
 import type { GatewayConfig } from "./types.ts";
 import { verifyConfig } from "./verify.ts";
 import { FACTORIES } from "../policies/index.ts";
+import { normalizeBench } from "../bench/config.ts";
 
 /** Reads and validates a config file. Throws ConfigError listing every problem. */
 export async function loadConfig(path: string, env: Env = process.env): Promise<GatewayConfig> {
@@ -108,7 +109,8 @@ function normalizeStages(
   });
   const rate_limit = normalizeRateLimitGlobal(doc.rate_limit);
 
-  const base = { server, admin, redis, upstreams, routes, jwt, auth, consumers, rate_limit, source };
+  const bench = normalizeBench(ctx, doc.bench as Record<string, unknown> | undefined);
+  const base = { server, admin, redis, upstreams, routes, jwt, auth, consumers, rate_limit, bench, source };
   // Each policy normalizes its own top-level sections ([cache], [cors], ...).
   const config = Object.assign(base, ...FACTORIES.map((f) => f.normalizeSections?.(ctx, doc as Record<string, unknown>, base))) as GatewayConfig;
   return { config, doc, report: withoutEcho(early.items, [schema.items, problems.items]) };

@@ -15,6 +15,7 @@
 
 import { type Static, Type } from "@sinclair/typebox";
 import { REDIS_MODES, REDIS_ON_ERROR } from "../limits/redis/modes.ts";
+import { BenchSchema, BudgetSchema } from "../bench/config.ts";
 import { FACTORIES, RECIPE } from "../policies/index.ts";
 import { BALANCER_NAMES } from "../upstream/balancers/names.ts";
 import { AGGREGATE_ROUTE_KEYS } from "./normalize-aggregate.ts";
@@ -140,6 +141,8 @@ export const BASE_ROUTE_KEYS = {
   // Required unless every [[routes.aggregate]] call names its own (normalize-routes.ts).
   upstream: opt(Str),
   ...MATCH_ROUTE_KEYS,
+  // Read by `gateway bench` only (src/bench/config.ts).
+  budget: opt(BudgetSchema),
 };
 
 const ROUTE_TAIL_KEYS = { timeout: opt(Duration), ...AGGREGATE_ROUTE_KEYS };
@@ -213,6 +216,7 @@ const BASE_SECTIONS = {
   auth: opt(AuthSchema),
   consumers: opt(Type.Array(ConsumerSchema, { errorMessage: "expected a list of [[consumers]] tables" })),
   rate_limit: opt(RateLimitGlobalSchema),
+  bench: opt(BenchSchema),
 };
 
 export const ConfigSchema = table(

@@ -21,6 +21,7 @@ import type { TracingConfig } from "../policies/tracing/config.ts";
 import type { TransformRouteConfig } from "../policies/transform/config.ts";
 import type { AggregateRouteConfig } from "./normalize-aggregate.ts";
 import type { MatchRouteConfig } from "./normalize-match.ts";
+import type { BenchConfig, Budget } from "../bench/config.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
 
 import type { RedisMode, RedisOnError } from "../limits/redis/modes.ts";
@@ -52,6 +53,8 @@ export interface GatewayConfig extends PluginsConfig {
   metrics?: MetricsConfig | null;
   /** `[tracing]`: W3C Trace Context (defaults when absent). */
   tracing?: TracingConfig;
+  /** `[bench]`: read by `gateway bench` only. */
+  bench: BenchConfig;
   /** Absolute path of the file this came from (for reload and relative paths). */
   source: string;
 }
@@ -170,6 +173,8 @@ export interface RouteConfig
   upstream: string;
   /** Per-route override of the upstream's read timeout (on an aggregate route: the bound of the whole fan-out); 0 = use the upstream's. */
   timeout: number;
+  /** `gateway bench` latency budget (src/bench/config.ts); null: none. The gateway ignores it. */
+  budget: Budget | null;
 }
 
 export interface JwtIssuerConfig {

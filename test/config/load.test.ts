@@ -19,6 +19,8 @@ async function loadProblems(path: string, env: Record<string, string> = {}): Pro
 
 const SERVER_500 = Array.from({ length: 100 }, (_, i) => 500 + i);
 
+const BENCH_DEFAULTS = { duration: 5000, connections: 16, rate: 0, warmup: 1000, ramp_steps: 5, faults: [], budget: null, stub: { latency: 0, body: 1024 } };
+
 describe("reading the file", () => {
   test("a missing file", async () => {
     const path = join(FIXTURES, "does-not-exist.toml");
@@ -172,6 +174,7 @@ describe("the DESIGN.md example", () => {
           aggregate: [],
           request: null,
           response: null,
+          budget: null,
         },
       ],
       jwt: [
@@ -210,6 +213,7 @@ describe("the DESIGN.md example", () => {
       ip: null,
       metrics: null,
       tracing: { propagate: true, accept: "any", otlp_url: null, sample_ratio: 1 },
+      bench: BENCH_DEFAULTS,
       source: path,
     };
     expect(config).toEqual(expected);
@@ -294,6 +298,7 @@ describe("defaults", () => {
       ip: null,
       metrics: null,
       tracing: { propagate: true, accept: "any", otlp_url: null, sample_ratio: 1 },
+      bench: BENCH_DEFAULTS,
       source: "/etc/gateway/empty.toml",
     });
   });
@@ -337,6 +342,7 @@ describe("defaults", () => {
         aggregate: [],
         request: null,
         response: null,
+        budget: null,
       },
     ]);
   });
@@ -481,6 +487,7 @@ describe("every key", () => {
         aggregate: [],
         request: null,
         response: null,
+        budget: null,
         rate_limits: [
           { algorithm: "leaky_bucket", limit: 10, window: 1000, burst: 5, key: ["ip", "header:x-tenant"], delay: true, adaptive: null, id: "orders#0" },
           {
