@@ -37,6 +37,8 @@ import {
   table,
 } from "./schema-kit.ts";
 
+import { IpTable } from "../policies/ip-filter/config.ts";
+
 export { NOT_AVAILABLE, RateLimitSchema, UNIT, type Loose, type RawRateLimit } from "./schema-kit.ts";
 export { AUTH_MODES } from "../auth/modes.ts";
 export { RATE_LIMIT_ALGORITHMS } from "../limits/config.ts";
@@ -59,6 +61,8 @@ export const ServerSchema = table({
   access_log: opt(Bool),
   health_path: opt(Str),
   request_id_header: opt(NonEmpty),
+  // The global IP filter (policies/ip-filter); `[ip]` is the same table at the top level.
+  ip: opt(IpTable),
 });
 
 export const AdminSchema = table({

@@ -47,6 +47,14 @@ describe("edge config", () => {
     expect(problems(twoRoutes).split("cors.origins").length).toBe(2);
   });
 
+  test("the global IP filter as [server] ip: same table, its own key paths, not both", () => {
+    const cfg = testConfig(withRoutes("", 'ip = { deny = ["203.0.113.0/24"] }'));
+    expect(cfg.ip).toEqual({ allow: [], deny: ["203.0.113.0/24"] });
+    expect(problems(withRoutes("", 'ip = { allow = ["300.0.0.1"] }'))).toContain("server.ip.allow[0]");
+    expect(problems(withRoutes("", 'ip = { deny = ["10.0.0.0/8"] }\n[ip]\ndeny = ["10.0.0.0/8"]'))).toContain("server.ip: given twice");
+    expect(problems(withRoutes("", 'ip = { deny = ["10.0.0.0/8"], bogus = 1 }'))).toContain("server.ip");
+  });
+
   test("good tables load with defaults and the route's override merged later", () => {
     const c = testConfig(route('cors = { credentials = true }\ncompression = { algorithms = ["gzip"] }\nip = { allow = ["::1", "10.0.0.0/8"] }') + '\n[cors]\norigins = ["https://a.example"]\nmax_age = "90s"\n[compression]\nmin_size = "2KB"\n');
     expect(c.cors).toEqual({ origins: ["https://a.example"], max_age: 90 });

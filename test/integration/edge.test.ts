@@ -86,9 +86,7 @@ listen = "127.0.0.1:0"
 workers = 1
 access_log = false
 trusted_proxies = ["127.0.0.1/32"]
-
-[ip]
-deny = ["203.0.113.0/24"]
+ip = { deny = ["203.0.113.0/24"] }
 
 [cors]
 origins = ["https://app.example"]
@@ -396,7 +394,7 @@ describe("IP filters", () => {
     expect((await get("/office/x", { ...key, "x-forwarded-for": "10.1.2.3, 192.168.1.1" })).status).toBe(403);
   });
 
-  test("[ip] applies to every request before routing, 404s included", async () => {
+  test("[server] ip applies to every request before routing, 404s included", async () => {
     expect((await get("/open/x", { "x-forwarded-for": "203.0.113.9" })).status).toBe(403);
     expect((await get("/nowhere", { "x-forwarded-for": "203.0.113.9" })).status).toBe(403);
     expect((await get("/nowhere", { "x-forwarded-for": "198.51.100.1" })).status).toBe(404);

@@ -24,7 +24,12 @@ function filterPolicy(rule: IpFilterConfig, name: string): Policy {
 export const ipFilter = definePolicy<void>({
   name: "ip_filter",
   sectionKeys: IP_SECTION_KEYS,
-  normalizeSections: (ctx, doc) => ({ ip: normalizeIpTable(ctx, doc.ip, ["ip"]) }),
+  normalizeSections: (ctx, doc) => {
+    // `[server] ip = { ... }` (the issue's and DESIGN's spelling) or an `[ip]` table: one global filter.
+    const inServer = (doc.server as Record<string, unknown> | undefined)?.ip;
+    if (inServer !== undefined && doc.ip !== undefined) ctx.problems.add(["server", "ip"], "given twice: use [server] ip or [ip], not both");
+    return { ip: inServer !== undefined ? normalizeIpTable(ctx, inServer, ["server", "ip"]) : normalizeIpTable(ctx, doc.ip, ["ip"]) };
+  },
   routeKeys: IP_ROUTE_KEYS,
   normalizeRoute: normalizeIpRoute,
   preRoute: (_setup, config) => (config.ip ? filterPolicy(config.ip, "ip_filter") : null),
