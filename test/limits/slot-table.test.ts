@@ -37,7 +37,8 @@ describe("allocation", () => {
 
 describe("lookup", () => {
   test("the same key finds the same slot; different keys get different slots", () => {
-    const t = attachLimiterTable(allocateLimiterTable(1024));
+    // Sparse (200 keys in 64k slots) so no 8-slot probe window fills: a full window evicts by design (below).
+    const t = attachLimiterTable(allocateLimiterTable(65536));
     const seen = new Set<number>();
     for (let i = 0; i < 200; i++) {
       const [a, b] = hashKey(t.seedA, t.seedB, `key-${i}`);
