@@ -9,7 +9,9 @@
  *   options: --connections N (50), --targets N (1; 3 = three upstream targets
  *            behind both proxies), --rounds N, --seconds N,
  *            --source (run src/main.ts instead of ./gateway),
- *            --keepalive N (nginx upstream keepalive, 1024)
+ *            --keepalive N (nginx upstream keepalive, 1024),
+ *            --workers N (gateway workers = nginx worker_processes = wrk threads = N;
+ *            above 1 nothing is pinned: run it for 1 and for N to see the scaling)
  *
  * Pinning: proxies on CPU 0, upstream and wrk on CPU 1 (taskset), when there
  * are at least 2 CPUs. Only 127.0.0.1 is ever loaded; every run is bounded.
@@ -17,7 +19,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { freePort } from "../test/helpers/ports.ts";
-import { compare, dir, killChildren, option, pin, postScript, requireTools, spawnChild, startNginxProxy, startStaticUpstream, waitPort } from "./lib.ts";
+import { compare, dir, scale, killChildren, option, pin, postScript, requireTools, spawnChild, startNginxProxy, startStaticUpstream, waitPort } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const args = process.argv.slice(2);
@@ -28,6 +30,7 @@ const CONNECTIONS = Number(option(args, "connections", "50"));
 const TARGETS = Number(option(args, "targets", "1"));
 const KEEPALIVE = Number(option(args, "keepalive", "1024"));
 const SOURCE = args.includes("--source");
+scale.workers = Number(option(args, "workers", "1"));
 const SCENARIOS = quick ? ["GET"] : ["GET", "POST 1KiB"];
 
 requireTools("nginx", "wrk");
@@ -50,7 +53,7 @@ writeFileSync(
   gwConf,
   `[server]
 listen = "127.0.0.1:${gwPort}"
-workers = 1
+workers = ${scale.workers}
 access_log = false
 
 [[upstreams]]
@@ -75,7 +78,7 @@ const targets = [
 ];
 const lines = [
   `e2e bench ${new Date().toISOString()}: \`bun bench/e2e.ts ${args.join(" ")}\``,
-  `${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections, ${TARGETS} upstream target(s), wrk -t1, nginx keepalive ${KEEPALIVE}, gateway ${gwCmd.length === 1 ? "binary" : "from source"}, proxies pinned to CPU 0${pin(0).length ? "" : " (no taskset: unpinned)"}`,
+  `${ROUNDS} rounds x ${SECONDS}s, ${CONNECTIONS} connections, ${TARGETS} upstream target(s), wrk -t${scale.workers}, nginx keepalive ${KEEPALIVE}, gateway ${gwCmd.length === 1 ? "binary" : "from source"}, ${scale.workers} worker(s) each, proxies pinned to CPU 0${pin(0).length ? "" : " (unpinned)"}`,
 ];
 for (const scenario of SCENARIOS) {
   const { table, medians, samples } = await compare(targets, ROUNDS, {

@@ -18,8 +18,17 @@ export function requireTools(...tools: string[]): void {
   }
 }
 
-/** taskset prefix pinning to one CPU, when there are at least 2. */
-export const pin = (cpu: number): string[] => (Bun.which("taskset") && navigator.hardwareConcurrency >= 2 ? ["taskset", "-c", String(cpu)] : []);
+/**
+ * Proxy processes per peer (gateway workers, nginx worker_processes) and wrk
+ * threads. 1: proxies pinned to CPU 0, upstream and wrk to CPU 1. More: nothing
+ * is pinned (the proxies get every core, shared with the load), see
+ * README "Multi-core".
+ */
+export const scale = { workers: 1 };
+
+/** taskset prefix pinning to one CPU, when there are at least 2 and the run is single-worker. */
+export const pin = (cpu: number): string[] =>
+  scale.workers === 1 && Bun.which("taskset") && navigator.hardwareConcurrency >= 2 ? ["taskset", "-c", String(cpu)] : [];
 
 export function spawnChild(cmd: string[], env?: Record<string, string>): ReturnType<typeof Bun.spawn> {
   const p = Bun.spawn(cmd, { stdout: "ignore", stderr: "ignore", env: { ...process.env, ...env } });
@@ -50,7 +59,7 @@ export function nginxConf(port: number, body: string): string {
   const path = join(dir, `nginx-${port}.conf`);
   writeFileSync(
     path,
-    `worker_processes 1;
+    `worker_processes ${scale.workers};
 daemon off;
 master_process on;
 pid ${dir}/nginx-${port}.pid;
@@ -128,7 +137,7 @@ export interface LoadOptions { connections: number; seconds: number; luaScript?:
 
 /** One wrk run (pinned to CPU 1) against 127.0.0.1:port, with the CPU the proxy process used per request. */
 export async function load(port: number, pid: number | null, o: LoadOptions): Promise<Sample> {
-  const cmd = [...pin(1), "wrk", "-t1", `-c${o.connections}`, `-d${o.seconds}s`, "--latency"];
+  const cmd = [...pin(1), "wrk", `-t${scale.workers}`, `-c${o.connections}`, `-d${o.seconds}s`, "--latency"];
   if (o.luaScript) cmd.push("-s", o.luaScript);
   for (const h of o.headers ?? []) cmd.push("-H", h);
   cmd.push(`http://127.0.0.1:${port}${o.path ?? "/api/bench"}`);
