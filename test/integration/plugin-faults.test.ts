@@ -32,7 +32,7 @@ export default { name: "faults",
         case "hang": return never();
         case "mutate": ctx.requestId = "forged"; return;
         case "mutate-params": ctx.params.id = "evil"; return;
-        case "mutate-identity": return;
+        case "background": setTimeout(() => { throw new Error("kaput-timer"); }, 0); Promise.reject(new Error("kaput-forgotten")); return;
       }
     };
     if (mode === "resp-throw") h.onResponse = () => { throw new Error("kaput-response"); };
@@ -58,7 +58,7 @@ const stamp = file("stamp.ts", `export default { name: "stamp", create() { retur
 
 let upstream: ReturnType<typeof Bun.serve>;
 let gw: GatewayProcess;
-const MODES = ["throw", "reject", "garbage", "garbage-async", "hang", "mutate", "mutate-params", "resp-throw", "resp-hang", "resp-garbage", "upstream-throw", "upstream-hang", "log-throw"];
+const MODES = ["throw", "reject", "garbage", "garbage-async", "hang", "mutate", "mutate-params", "resp-throw", "resp-hang", "resp-garbage", "upstream-throw", "upstream-hang", "log-throw", "background"];
 
 beforeAll(async () => {
   upstream = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (r) => new Response(`ok ${new URL(r.url).pathname}`) });
@@ -217,6 +217,21 @@ test("faults are logged with plugin, hook, reason and stack; counted on /metrics
   expect(errors({ plugin: "fast", hook: "onRequest", reason: "timeout" })).toBeGreaterThanOrEqual(1);
   expect(errors({ plugin: "faults", hook: "onUpstreamRequest", reason: "threw" })).toBeGreaterThanOrEqual(1);
   expect(valueOf(m, "faults_plugin_hits_total", { mode: "throw" })).toBeGreaterThanOrEqual(2);
+});
+
+test("a plugin failing outside its hooks (a timer that throws, a forgotten rejection) does not end the worker", async () => {
+  for (let i = 0; i < 6; i++) {
+    const res = await fetch(`${gw.url}/background/${i}`, { headers: { connection: "close" } });
+    expect(res.status).toBe(200);
+    await res.arrayBuffer();
+  }
+  await Bun.sleep(100);
+  expect(gw.stderr()).not.toContain("worker crashed");
+  const lines = gw.stderr().split("\n").filter((l) => l.includes('"hook":"background"'));
+  expect(lines.some((l) => l.includes("kaput-timer") && l.includes('"plugin":"faults"'))).toBe(true);
+  expect(lines.some((l) => l.includes("kaput-forgotten"))).toBe(true);
+  const m = parsePrometheus(await (await fetch(gw.metricsUrl!)).text());
+  expect(valueOf(m, "gateway_plugin_errors_total", { plugin: "faults", hook: "background", reason: "threw" })).toBeGreaterThanOrEqual(1);
 });
 
 test("after all of it both workers still serve", async () => {

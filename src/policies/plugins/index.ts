@@ -14,6 +14,7 @@ import { metricsRegistry } from "../../metrics/registry.ts";
 import { definePolicy, type Policy, type PolicyFactory } from "../types.ts";
 import { pluginApi, pluginLog, type PluginHooks } from "./api.ts";
 import { normalizePluginRoute, normalizePluginSections, PLUGIN_ROUTE_KEYS, PLUGIN_SECTION_KEYS, verifyPlugins } from "./config.ts";
+import { containBackgroundFaults } from "./background.ts";
 import { guardedPolicy } from "./guard.ts";
 import { checkHooks, loadPlugin } from "./load.ts";
 
@@ -51,6 +52,7 @@ function slotPolicy(slot: string, route: RouteConfig, config: GatewayConfig, set
     const bad = checkHooks(hooks);
     if (bad !== null) throw new Error(`plugin ${JSON.stringify(use.name)} on route ${JSON.stringify(route.name)}: ${bad}`);
     if (!hooks) continue;
+    containBackgroundFaults();
     setup.made.push({ plugin: use.name, hooks: hooks as PluginHooks });
     const env = { plugin: use.name, timeoutMs: budget(spec, route, config), ridHeader: config.server.request_id_header, errors };
     list.push(guardedPolicy(policyName, hooks as PluginHooks, env));

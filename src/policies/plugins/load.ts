@@ -19,6 +19,11 @@ export interface PluginDefinition {
 
 const loaded = new Map<string, { mtimeMs: number; size: number; def: PluginDefinition }>();
 
+/** [absolute path, definition name] of every module loaded in this thread (background.ts names a fault's plugin by its stack). */
+export function loadedPlugins(): [string, string][] {
+  return [...loaded].map(([path, v]) => [path, v.def.name]);
+}
+
 /** The plugin's definition, or why it cannot be used (the message goes under the [[plugins]] entry's `path`). */
 export function loadPlugin(absolute: string): PluginDefinition | string {
   let stat: { mtimeMs: number; size: number };
