@@ -19,6 +19,8 @@ export type ErrorKind =
   | "upstream_protocol"
   | "upstream_unavailable"
   | "service_unavailable"
+  /** A plugin hook did not settle within its budget (the route's timeout, or the plugin's own). */
+  | "plugin_timeout"
   | "internal";
 
 export class GatewayError extends Error {

@@ -13,6 +13,8 @@ const HELP = `gateway ${VERSION}: a Bun-native API gateway
 Usage:
   gateway [--config FILE]          run (default FILE: ./config.toml)
   gateway --config FILE --check    validate FILE, print every problem, exit 0 or 1
+  gateway plugin init NAME [--dir DIR]
+                                   write a starter plugin DIR/NAME.ts and its types (DIR: ./plugins)
   gateway --version                print the version and the git commit
   gateway --help                   this text
 
@@ -46,6 +48,11 @@ function fail(e: unknown): never {
   if (e instanceof ConfigError) console.error(`gateway: invalid config: ${e.message}`);
   else console.error(`gateway: ${e instanceof Error ? e.message : String(e)}`);
   process.exit(1);
+}
+
+if (process.argv[2] === "plugin") {
+  const { pluginCommand } = await import("./policies/plugins/cli.ts");
+  process.exit(pluginCommand(process.argv.slice(3)));
 }
 
 const parsed = parseArgs(process.argv.slice(2));

@@ -8,12 +8,13 @@ import { Type } from "@sinclair/typebox";
 import { isAbsolute, resolve } from "node:path";
 import type { NormalizeContext } from "../../config/normalize-common.ts";
 import type { KeyPath, Problems } from "../../config/problems.ts";
-import { NonEmpty, opt, table } from "../../config/schema-kit.ts";
+import { Duration, NonEmpty, opt, table } from "../../config/schema-kit.ts";
+import { parseDuration } from "../../config/units.ts";
 import { checkJsonSchema } from "./json-schema.ts";
-import { loadPlugin } from "./load.ts";
+import { loadPlugin, tryCreate } from "./load.ts";
 
 export const PLUGIN_SECTION_KEYS = {
-  plugins: opt(Type.Array(table({ name: NonEmpty, path: NonEmpty }), { errorMessage: "expected a list of plugin tables" })),
+  plugins: opt(Type.Array(table({ name: NonEmpty, path: NonEmpty, timeout: opt(Duration) }), { errorMessage: "expected a list of plugin tables" })),
 };
 export const PLUGIN_ROUTE_KEYS = {
   plugins: opt(
@@ -27,6 +28,8 @@ export interface PluginSpec {
   name: string;
   /** Absolute path of the module. */
   path: string;
+  /** Budget (ms) of each of its hooks that returns a promise; 0: the route's timeout (its upstream's read timeout when the route sets none). */
+  timeout: number;
 }
 export interface PluginsConfig {
   /** Absent when the file declares none (so configs without plugins look as before). */
@@ -41,7 +44,7 @@ export interface PluginsRouteConfig {
 }
 
 export function normalizePluginSections(ctx: NormalizeContext, doc: Record<string, unknown>): PluginsConfig {
-  const raw = Array.isArray(doc.plugins) ? (doc.plugins as { name?: unknown; path?: unknown }[]) : [];
+  const raw = Array.isArray(doc.plugins) ? (doc.plugins as { name?: unknown; path?: unknown; timeout?: unknown }[]) : [];
   const out: PluginSpec[] = [];
   raw.forEach((p, i) => {
     if (typeof p?.name !== "string" || typeof p.path !== "string") return;
@@ -49,7 +52,9 @@ export function normalizePluginSections(ctx: NormalizeContext, doc: Record<strin
     const path = isAbsolute(p.path) ? p.path : resolve(ctx.configDir, p.path);
     const def = loadPlugin(path);
     if (typeof def === "string") ctx.problems.add(["plugins", i, "path"], def);
-    out.push({ name: p.name, path });
+    const timeout = typeof p.timeout === "string" ? parseDuration(p.timeout) : 0;
+    if (typeof p.timeout === "string" && timeout <= 0) ctx.problems.add(["plugins", i, "timeout"], "expected a duration above 0");
+    out.push({ name: p.name, path, timeout });
   });
   return out.length === 0 ? {} : { plugins: out };
 }
@@ -76,7 +81,10 @@ export function verifyPlugins(config: { routes: readonly PluginsRouteConfig[]; p
       if (def.after !== undefined && !slotNames.includes(def.after)) {
         problems.add([...at, "name"], `plugin ${JSON.stringify(use.name)} asks to run after ${JSON.stringify(def.after)}, which is not a recipe entry`);
       }
-      if (def.schema) checkJsonSchema(def.schema, use.config, [...at, "config"], problems);
+      if (def.schema && !checkJsonSchema(def.schema, use.config, [...at, "config"], problems)) return;
+      // create() once here, as the workers will: one that throws or returns no hooks fails the load, not a worker.
+      const bad = tryCreate(def, use.config);
+      if (bad !== null) problems.add(at, bad);
     });
   });
 }
