@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run every test. Needs only Node and npm;
-# as root it installs redis-server, nginx and wrk from apt when missing.
+# as root it installs redis-server, nginx, wrk and dnsmasq (the DNS discovery tests) from apt when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-bun.sh
 missing=()
-for tool in redis-server nginx wrk; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+for tool in redis-server nginx wrk dnsmasq; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "installing ${missing[*]} from apt" >&2
     apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server nginx wrk >&2
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server nginx wrk dnsmasq >&2
   else
     echo "warning: ${missing[*]} missing and not root; tests that need them will fail" >&2
   fi

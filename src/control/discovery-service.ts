@@ -100,14 +100,14 @@ export class DiscoveryService {
   }
 
   #create(settings: DiscoveryConfig | undefined): DnsDiscovery {
-    const r = metricsRegistry();
-    const rounds = r.counter("gateway_dns_resolutions_total", "DNS discovery query rounds, by name and result", ["name", "result"]);
-    const addresses = r.gauge("gateway_dns_addresses", "Addresses (SRV: endpoints) in use per discovered name", ["name"]);
+    // Looked up per round, not held: the first rounds run before the gateway attaches the shared metrics buffer.
+    const rounds = () => metricsRegistry().counter("gateway_dns_resolutions_total", "DNS discovery query rounds, by name and result", ["name", "result"]);
+    const addresses = () => metricsRegistry().gauge("gateway_dns_addresses", "Addresses (SRV: endpoints) in use per discovered name", ["name"]);
     const client = createDnsClient({ nameservers: settings?.nameservers ?? [], timeout: settings?.timeout ?? 2000 });
     return new DnsDiscovery(client, settings, {
       resolved: (_kind, name, ok, _error, n) => {
-        rounds.inc([name, ok ? "success" : "failure"]);
-        addresses.set([name], n);
+        rounds().inc([name, ok ? "success" : "failure"]);
+        addresses().set([name], n);
       },
       failing: (kind, name, error, kept) =>
         controlEvent("dns_resolve_failed", "warn", {

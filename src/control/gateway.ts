@@ -51,6 +51,10 @@ export async function startGateway(configPath: string): Promise<Gateway> {
   // The file plus the admin API's runtime state (consumers, keys, targets), validated as one.
   const runtime = await RuntimeConfig.open(configPath);
   let config = runtime.config;
+  // The metrics buffer is made once (the metrics policy's share keeps it across reloads); attached
+  // before the control services and discovery start, so what they count lands in it.
+  let shared = allocateShared(config, null);
+  const registry = attachMetrics(shared.policies.metrics!);
   // DNS discovery: `config` is what the file and the admin API say; `effective`, what workers run
   // (target names replaced by their addresses). A changed DNS answer swaps the workers like a reload.
   const discovery = new DiscoveryService(() => void refreshTargets());
@@ -64,10 +68,8 @@ export async function startGateway(configPath: string): Promise<Gateway> {
     runtime.close();
     throw e;
   }
-  let shared = allocateShared(effective, null);
-  // The metrics buffer is made once (the metrics policy's share keeps it across reloads); attached
-  // before the control services start, so what they count lands in it.
-  const registry = attachMetrics(shared.policies.metrics!);
+  // Buffers sized for the resolved targets (the others carry over as on a reload).
+  if (effective !== config) shared = allocateShared(effective, { config, shared });
   const services: ControlServices = startControlServices(effective, shared);
   const control = new ControlMetrics(registry, VERSION);
   control.reloadTime.set(Date.now() / 1000);
@@ -263,6 +265,7 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         metrics: metricsSource,
         runtime: () => runtime,
         apply: swap,
+        discovery: () => discovery.status(),
       });
     } catch (e) {
       await gateway.shutdown();

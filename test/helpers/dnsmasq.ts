@@ -86,6 +86,13 @@ export async function startDnsmasq(opts: { hosts?: string[]; srv?: string[]; rec
     if (attempt >= 5) throw new Error(`dnsmasq did not start:\n${log}`);
   }
 
+  const stop = async () => {
+    if (proc !== null && proc.exitCode === null) {
+      proc.kill("SIGTERM");
+      await proc.exited;
+    }
+    proc = null;
+  };
   return {
     get port() {
       return port;
@@ -99,15 +106,9 @@ export async function startDnsmasq(opts: { hosts?: string[]; srv?: string[]; rec
       proc!.kill("SIGHUP");
       await until("dnsmasq re-read its hosts file", () => log.split(hostsFile).length > reads, 5000);
     },
-    async stop() {
-      if (proc !== null && proc.exitCode === null) {
-        proc.kill("SIGTERM");
-        await proc.exited;
-      }
-      proc = null;
-    },
+    stop,
     async restart(next = {}) {
-      await this.stop();
+      await stop();
       writeConf(next.srv ?? opts.srv ?? [], next.records ?? opts.records ?? []);
       if (!(await spawn(port))) throw new Error(`dnsmasq did not restart on ${port}:\n${log}`);
     },

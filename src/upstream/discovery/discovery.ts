@@ -28,7 +28,7 @@ export interface DiscoveryEvents {
   failing?(kind: NameKind, name: string, error: string, kept: number): void;
   /** The first success after failures. */
   recovered?(kind: NameKind, name: string): void;
-  /** An answer differs from the previous one (not called for the first answer). */
+  /** An answer differs from the previous one (not called for the round track() awaited). */
   changed?(kind: NameKind, name: string, added: string[], removed: string[]): void;
   /** Some name's answer changed: expand the upstreams again. Called once per burst of changes. */
   onChange?(): void;
@@ -46,6 +46,8 @@ interface Job {
   timer: ReturnType<typeof setTimeout> | null;
   running: Promise<void> | null;
   stopped: boolean;
+  /** Rounds done; the first one's answer is what track() hands the new config. */
+  rounds: number;
 }
 
 export interface NameStatus {
@@ -104,7 +106,7 @@ export class DnsDiscovery implements ResolvedNames {
         job.cap = w.cap;
         continue;
       }
-      const j: Job = { ...w, addresses: null, srv: null, failing: false, lastError: null, timer: null, running: null, stopped: false };
+      const j: Job = { ...w, addresses: null, srv: null, failing: false, lastError: null, timer: null, running: null, stopped: false, rounds: 0 };
       this.#jobs.set(key, j);
       fresh.push(j);
     }
@@ -168,7 +170,8 @@ export class DnsDiscovery implements ResolvedNames {
     let delay: number;
     const before = endpointsOf(j);
     const signatureBefore = signatureOf(j);
-    const hadAnswer = j.addresses !== null || j.srv !== null;
+    // After the first round, any new answer is a change (also the first answer of a name that had none).
+    const followUp = j.rounds++ > 0;
     try {
       const ttl = j.kind === "host" ? await this.#resolveHost(j) : await this.#resolveSrv(j);
       if (j.stopped) return;
@@ -180,7 +183,7 @@ export class DnsDiscovery implements ResolvedNames {
       }
       j.lastError = null;
       const after = endpointsOf(j);
-      if (hadAnswer && signatureOf(j) !== signatureBefore) {
+      if (followUp && signatureOf(j) !== signatureBefore) {
         this.events.changed?.(j.kind, j.name, after.filter((e) => !before.includes(e)), before.filter((e) => !after.includes(e)));
         this.#changed();
       }
