@@ -18,6 +18,7 @@ import { describeFsError } from "./normalize-common.ts";
 import { normalizeRoutes } from "./normalize-routes.ts";
 import { normalizeAdmin, normalizeRateLimitGlobal, normalizeRedis, normalizeServer } from "./normalize-server.ts";
 import { normalizeUpstreams } from "./normalize-upstreams.ts";
+import { normalizeDiscovery } from "./normalize-discovery.ts";
 import { type Problem, Problems, isWithin, problemLines } from "./problems.ts";
 import { ConfigSchema, type Loose, type RawConfig } from "./schema.ts";
 import { checkSchema } from "./schema-errors.ts";
@@ -110,7 +111,8 @@ function normalizeStages(
   const rate_limit = normalizeRateLimitGlobal(doc.rate_limit);
 
   const bench = normalizeBench(ctx, doc.bench as Record<string, unknown> | undefined);
-  const base = { server, admin, redis, upstreams, routes, jwt, auth, consumers, rate_limit, bench, source };
+  const discovery = normalizeDiscovery(ctx, doc.discovery);
+  const base = { server, admin, redis, upstreams, routes, jwt, auth, consumers, rate_limit, bench, source, ...(discovery ? { discovery } : {}) };
   // Each policy normalizes its own top-level sections ([cache], [cors], ...).
   const config = Object.assign(base, ...FACTORIES.map((f) => f.normalizeSections?.(ctx, doc as Record<string, unknown>, base))) as GatewayConfig;
   return { config, doc, report: withoutEcho(early.items, [schema.items, problems.items]) };

@@ -20,6 +20,7 @@
  */
 
 import { isToken, parseTargetUrl } from "./addresses.ts";
+import { normalizeUpstreamDiscovery } from "./normalize-discovery.ts";
 import { type NormalizeContext, present, readDuration, requirePositive, values } from "./normalize-common.ts";
 import type { KeyPath } from "./problems.ts";
 import type { Loose, RawUpstream } from "./schema.ts";
@@ -72,6 +73,9 @@ function normalizeUpstream(ctx: NormalizeContext, raw: Loose<RawUpstream>, path:
     if (twin !== -1) ctx.problems.add(at("targets", i, "url"), `duplicate target ${JSON.stringify(parsed.url)}`);
     targets.push({ ...parsed, weight: target.weight ?? 1, backup: target.backup ?? false });
   }
+  const discovery = normalizeUpstreamDiscovery(ctx, raw.discovery, at("discovery"));
+  // SRV may supply every target; otherwise the list is required (the schema checks it is not empty).
+  if (raw.targets === undefined && !discovery?.dns_srv) ctx.problems.add(at("targets"), "required key missing");
   const listed = present(raw.targets);
   if (listed.length > 0 && listed.every(([t]) => t.backup === true)) {
     ctx.problems.add(at("targets"), "at least one target must not be a backup");
@@ -102,6 +106,7 @@ function normalizeUpstream(ctx: NormalizeContext, raw: Loose<RawUpstream>, path:
       queue_timeout: readDuration(ctx, raw.pool?.queue_timeout, at("pool", "queue_timeout"), 5000),
     },
     preserve_host: raw.preserve_host ?? false,
+    ...(discovery === undefined ? {} : { discovery }),
   };
 }
 

@@ -93,7 +93,9 @@ export const UpstreamSchema = table({
   name: NonEmpty,
   balancer: opt(oneOf(BALANCER_NAMES)),
   hash_key: opt(Str),
-  targets: Type.Array(TargetSchema, { minItems: 1, errorMessage: "expected a non-empty list of targets" }),
+  // Required unless discovery.dns_srv supplies them (normalize-upstreams.ts).
+  targets: opt(Type.Array(TargetSchema, { minItems: 1, errorMessage: "expected a non-empty list of targets" })),
+  discovery: opt(table({ dns_srv: opt(NonEmpty), interval: opt(Duration), scheme: opt(oneOf(["http", "https"] as const)) })),
   health_check: opt(
     table({
       path: Str,
@@ -221,6 +223,9 @@ const BASE_SECTIONS = {
   consumers: opt(Type.Array(ConsumerSchema, { errorMessage: "expected a list of [[consumers]] tables" })),
   rate_limit: opt(RateLimitGlobalSchema),
   bench: opt(BenchSchema),
+  discovery: opt(
+    table({ nameservers: opt(NameList), min_ttl: opt(Duration), max_ttl: opt(Duration), timeout: opt(Duration), retry: opt(Duration) }),
+  ),
 };
 
 export const ConfigSchema = table(

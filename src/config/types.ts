@@ -23,6 +23,7 @@ import type { AggregateRouteConfig } from "./normalize-aggregate.ts";
 import type { MatchRouteConfig } from "./normalize-match.ts";
 import type { BenchConfig, Budget } from "../bench/config.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
+import type { DiscoveryConfig, UpstreamDiscoveryConfig } from "../upstream/discovery/config.ts";
 
 import type { RedisMode, RedisOnError } from "../limits/redis/modes.ts";
 import type { BalancerName } from "../upstream/balancers/names.ts";
@@ -53,6 +54,8 @@ export interface GatewayConfig extends PluginsConfig {
   metrics?: MetricsConfig | null;
   /** `[tracing]`: W3C Trace Context (defaults when absent). */
   tracing?: TracingConfig;
+  /** `[discovery]`: how target host names are resolved (src/upstream/discovery); absent = defaults. */
+  discovery?: DiscoveryConfig;
   /** `[bench]`: read by `gateway bench` only. */
   bench: BenchConfig;
   /** Absolute path of the file this came from (for reload and relative paths). */
@@ -114,6 +117,12 @@ export interface TargetConfig {
   port: number;
   weight: number;
   backup: boolean;
+  /**
+   * Set on a target made by DNS discovery (src/upstream/discovery): the name
+   * `host` (an address) was resolved from, sent as Host and as the TLS server
+   * name. Absent on configured targets.
+   */
+  hostname?: string;
 }
 
 export interface HealthCheckConfig {
@@ -151,6 +160,8 @@ export interface UpstreamConfig {
   pool: { max_connections: number; idle_timeout: number; max_queue: number; queue_timeout: number };
   /** Send the client's Host header upstream instead of the target's; default false. */
   preserve_host: boolean;
+  /** `discovery = { dns_srv, interval, scheme }`; absent when not given. */
+  discovery?: UpstreamDiscoveryConfig;
 }
 
 

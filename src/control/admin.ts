@@ -10,6 +10,7 @@
  *   DELETE /revocations         same body → unrevoked
  *   GET    /config              running config (secrets redacted), hash, load time (admin-config.ts)
  *   /consumers…, /upstreams/:name/targets   runtime consumers, keys, targets (admin-runtime.ts)
+ *   GET    /discovery           DNS discovery: names, endpoints in use, failures (admin-discovery.ts)
  *   GET    /openapi.json        OpenAPI 3.1 document of all of the above (admin-api.ts)
  *   GET    /docs, /dashboard    human-readable API reference and live status page (admin-pages.ts);
  *                               the pages are static HTML without data and ask for the token in the browser
@@ -20,6 +21,8 @@ import { AdminApi } from "./admin-api.ts";
 import { addConfigRoutes } from "./admin-config.ts";
 import { DASHBOARD_HTML, DOCS_HTML } from "./admin-pages.ts";
 import { addRuntimeRoutes } from "./admin-runtime.ts";
+import { addDiscoveryRoutes } from "./admin-discovery.ts";
+import type { NameStatus } from "../upstream/discovery/discovery.ts";
 import type { ApplyResult, RuntimeConfig } from "./runtime-config.ts";
 import type { RevocationController } from "../auth/index.ts";
 import type { AdminConfig, GatewayConfig } from "../config/types.ts";
@@ -40,6 +43,8 @@ export interface AdminControls {
   apply(config: GatewayConfig): Promise<ApplyResult>;
   /** The shared metrics (GET /metrics with [metrics] listen = "admin", the request totals of /status). */
   metrics?: MetricsSource;
+  /** DNS discovery state (GET /discovery). */
+  discovery?(): NameStatus[];
 }
 
 export interface AdminServer {
@@ -120,6 +125,7 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
   addConfigRoutes(api, controls.runtime);
   addMetricsRoutes(api, controls.config().metrics, controls.metrics);
   addRuntimeRoutes(api, { runtime: controls.runtime, apply: controls.apply });
+  addDiscoveryRoutes(api, () => controls.discovery?.() ?? []);
   api
     .add({
       method: "get", path: "/openapi.json", tag: "docs", summary: "This document",

@@ -14,6 +14,7 @@ import { startMetricsServer, type MetricsSource } from "./metrics-server.ts";
 import { RuntimeConfig, type ApplyResult } from "./runtime-config.ts";
 import { allocateShared, type SharedBuffers } from "../data/shared.ts";
 import { startControlServices, type ControlServices } from "./services.ts";
+import { DiscoveryService, type PreparedTargets } from "./discovery-service.ts";
 import type { FromWorker, ToWorker } from "../data/worker.ts";
 
 export interface Gateway {
@@ -50,11 +51,26 @@ export async function startGateway(configPath: string): Promise<Gateway> {
   // The file plus the admin API's runtime state (consumers, keys, targets), validated as one.
   const runtime = await RuntimeConfig.open(configPath);
   let config = runtime.config;
-  let shared = allocateShared(config, null);
   // The metrics buffer is made once (the metrics policy's share keeps it across reloads); attached
-  // before the control services start, so what they count lands in it.
+  // before the control services and discovery start, so what they count lands in it.
+  let shared = allocateShared(config, null);
   const registry = attachMetrics(shared.policies.metrics!);
-  const services: ControlServices = startControlServices(config, shared);
+  // DNS discovery: `config` is what the file and the admin API say; `effective`, what workers run
+  // (target names replaced by their addresses). A changed DNS answer swaps the workers like a reload.
+  const discovery = new DiscoveryService(() => void refreshTargets());
+  let effective: GatewayConfig;
+  try {
+    const first = await discovery.prepare(config);
+    first.commit();
+    effective = first.effective;
+  } catch (e) {
+    discovery.stop();
+    runtime.close();
+    throw e;
+  }
+  // Buffers sized for the resolved targets (the others carry over as on a reload).
+  if (effective !== config) shared = allocateShared(effective, { config, shared });
+  const services: ControlServices = startControlServices(effective, shared);
   const control = new ControlMetrics(registry, VERSION);
   control.reloadTime.set(Date.now() / 1000);
   const metricsSource: MetricsSource = {
@@ -114,7 +130,7 @@ export async function startGateway(configPath: string): Promise<Gateway> {
           );
         }, delay);
       });
-      worker.postMessage({ type: "start", id, config, shared, port: listenPort } satisfies ToWorker);
+      worker.postMessage({ type: "start", id, config: effective, shared, port: listenPort } satisfies ToWorker);
     });
 
   try {
@@ -125,12 +141,45 @@ export async function startGateway(configPath: string): Promise<Gateway> {
   } catch (e) {
     for (const s of slots) s.worker.terminate();
     services.stop();
+    discovery.stop();
     runtime.close();
     throw e;
   }
 
+  /** One swap at a time: reloads and admin changes (already serialized by RuntimeConfig) and DNS refreshes. */
+  let swapping: Promise<unknown> = Promise.resolve();
+  const serially = <T>(task: () => Promise<T>): Promise<T> => {
+    const run = swapping.then(task, task);
+    swapping = run.catch(() => {});
+    return run;
+  };
+
+  /** Post `nextEffective` (for declared `next`) to every worker; resolves once all answered. */
+  const applyToWorkers = async (next: GatewayConfig, nextEffective: GatewayConfig): Promise<ApplyResult> => {
+    const nextShared = allocateShared(nextEffective, { config: effective, shared });
+    const answers = await Promise.all(slots.map((s) => ask(s.worker, { type: "reload", config: nextEffective, shared: nextShared }, ["reloaded", "reload_failed"])));
+    const failed = answers.find((a) => a.type === "reload_failed") as Extract<FromWorker, { type: "reload_failed" }> | undefined;
+    if (failed) return { ok: false, error: failed.message };
+    config = next;
+    effective = nextEffective;
+    shared = nextShared;
+    services.reload(effective, shared);
+    return { ok: true };
+  };
+
+  /** A DNS answer changed: the same config, the new addresses. Targets kept keep their state; removed ones drain. */
+  const refreshTargets = () =>
+    serially(async () => {
+      if (shuttingDown) return;
+      const nextEffective = discovery.expand(config);
+      if (JSON.stringify(nextEffective.upstreams) === JSON.stringify(effective.upstreams)) return;
+      const r = await applyToWorkers(config, nextEffective);
+      if (!r.ok) control.event("dns_update_refused", "error", { msg: "a worker refused the DNS target update; keeping the previous targets", error: r.error });
+    });
+
   /** Swap every worker to `next` (a validated config); resolves once all answered. */
-  const swap = async (next: GatewayConfig): Promise<ApplyResult> => {
+  const swap = (next: GatewayConfig): Promise<ApplyResult> => serially(() => swapNow(next));
+  const swapNow = async (next: GatewayConfig): Promise<ApplyResult> => {
     if (
       next.server.listen !== config.server.listen ||
       next.server.workers !== config.server.workers ||
@@ -139,17 +188,23 @@ export async function startGateway(configPath: string): Promise<Gateway> {
     ) {
       log("warn", "server.listen, server.workers, server.tls and [admin] changes need a restart; other changes applied");
     }
-    const nextShared = allocateShared(next, { config, shared });
-    const answers = await Promise.all(slots.map((s) => ask(s.worker, { type: "reload", config: next, shared: nextShared }, ["reloaded", "reload_failed"])));
-    const failed = answers.find((a) => a.type === "reload_failed") as Extract<FromWorker, { type: "reload_failed" }> | undefined;
-    if (failed) {
+    let targets: PreparedTargets;
+    try {
+      targets = await discovery.prepare(next);
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
       control.reloadFailed.inc();
-      control.event("reload_refused", "error", { msg: "reload failed in a worker", error: failed.message });
-      return { ok: false, error: failed.message };
+      control.event("reload_refused", "error", { msg: "reload refused: DNS discovery", error });
+      return { ok: false, error };
     }
-    config = next;
-    shared = nextShared;
-    services.reload(config, shared);
+    const r = await applyToWorkers(next, targets.effective);
+    if (r.ok) targets.commit();
+    else targets.abandon();
+    if (!r.ok) {
+      control.reloadFailed.inc();
+      control.event("reload_refused", "error", { msg: "reload failed in a worker", error: r.error });
+      return r;
+    }
     control.reloadOk.inc();
     control.reloadTime.set(Date.now() / 1000);
     control.event("reload_accepted", "info", { msg: "config reloaded", routes: config.routes.length, upstreams: config.upstreams.length });
@@ -195,6 +250,7 @@ export async function startGateway(configPath: string): Promise<Gateway> {
       admin?.stop();
       metricsServer?.stop();
       services.stop();
+      discovery.stop();
       runtime.close();
     },
   };
@@ -209,6 +265,7 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         metrics: metricsSource,
         runtime: () => runtime,
         apply: swap,
+        discovery: () => discovery.status(),
       });
     } catch (e) {
       await gateway.shutdown();

@@ -45,7 +45,7 @@ export class ClientRegistry {
 
 function keyOf(t: TargetConfig, u: UpstreamConfig): string {
   const p = u.pool;
-  return `${t.protocol}//${t.host}:${t.port}|${p.max_connections}|${p.idle_timeout}|${p.max_queue}|${p.queue_timeout}|${u.timeouts.connect}`;
+  return `${t.protocol}//${t.host}:${t.port}|${t.hostname ?? ""}|${p.max_connections}|${p.idle_timeout}|${p.max_queue}|${p.queue_timeout}|${u.timeouts.connect}`;
 }
 
 function create(t: TargetConfig, u: UpstreamConfig): TargetClient {
@@ -57,7 +57,8 @@ function create(t: TargetConfig, u: UpstreamConfig): TargetClient {
     host: t.host,
     port: t.port,
     tls: t.protocol === "https:",
-    servername: t.host,
+    // A discovered address still presents its host name for SNI and the certificate check.
+    servername: t.hostname ?? t.host,
     maxConnections: u.pool.max_connections,
     idleTimeout: u.pool.idle_timeout,
     maxQueue: u.pool.max_queue,

@@ -135,7 +135,8 @@ function bindUpstream(u: UpstreamConfig, runtime: UpstreamBinding["runtime"], cl
     runtime,
     config: u,
     clients: u.targets.map((t) => clients.get(t, u)),
-    hostHeaders: u.targets.map((t) => hostHeader(t.host, t.port, t.protocol)),
+    // A discovered target connects to its address but is still named by its host name (RFC 9110 §7.2).
+    hostHeaders: u.targets.map((t) => hostHeader(t.hostname ?? t.host, t.port, t.protocol)),
     targetNames: u.targets.map((t) => `${t.protocol}//${t.host}:${t.port}`),
     failureStatuses: new Set(u.circuit_breaker?.statuses ?? rangeOf(500, 599)),
   };

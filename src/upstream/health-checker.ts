@@ -71,7 +71,7 @@ export function startHealthChecks(
       const generation = view.generationIndex(u);
       const loop = async (): Promise<void> => {
         const started = performance.now();
-        const result = await probe(url, hc.timeout, stopping.signal, userAgent);
+        const result = await probe(url, hc.timeout, stopping.signal, userAgent, target.hostname);
         if (stopping.signal.aborted) return;
         const change = record(i32, off, generation, hc, result);
         if (change !== null && opts.onChange) {
@@ -99,13 +99,17 @@ export function startHealthChecks(
 }
 
 /** One check: the response status, CONNECT_ERROR or TIMED_OUT. Reads the (small) body so the connection can be reused. */
-async function probe(url: string, timeout: number, stop: AbortSignal, userAgent: string): Promise<number> {
+async function probe(url: string, timeout: number, stop: AbortSignal, userAgent: string, hostname: string | undefined): Promise<number> {
   const timer = AbortSignal.timeout(timeout);
   try {
+    // A discovered target (an address) is checked under its host name: Host header and TLS server name.
+    const headers: Record<string, string> = { "user-agent": userAgent };
+    if (hostname !== undefined) headers.host = new URL(url).port === "" ? hostname : `${hostname}:${new URL(url).port}`;
     const res = await fetch(url, {
       signal: AbortSignal.any([timer, stop]),
       redirect: "manual",
-      headers: { "user-agent": userAgent },
+      headers,
+      ...(hostname !== undefined ? { tls: { serverName: hostname } } : {}),
     });
     await res.arrayBuffer();
     return res.status;

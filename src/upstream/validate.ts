@@ -39,7 +39,8 @@ export function upstreamProblems(u: UpstreamConfig): KeyedProblem[] {
       }
     }
   }
-  if (u.targets.length === 0) add(["targets"], "at least one target is required");
+  // With dns_srv the targets may all come from DNS (the control plane refuses a load that resolves none).
+  if (u.targets.length === 0 && !u.discovery?.dns_srv) add(["targets"], "at least one target is required");
   u.targets.forEach((t, i) => {
     if (!(Number.isFinite(t.weight) && t.weight > 0)) add(["targets", i, "weight"], `must be a number > 0, got ${t.weight}`);
   });
