@@ -80,7 +80,7 @@ test("README has both examples", () => {
 });
 
 test("the tenant example answers 403 JSON with the request id, admits a listed tenant, stamps it", async () => {
-  for (const headers of [{}, { "x-tenant": "evil" }]) {
+  for (const headers of [{}, { "x-tenant": "evil" }] as Record<string, string>[]) {
     const res = await fetch(`${gw.url}/orders`, { headers });
     expect(res.status).toBe(403);
     const body = (await res.json()) as Record<string, string>;
