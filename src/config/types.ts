@@ -11,7 +11,7 @@
 
 import type { AuthRouteConfig } from "../policies/auth/config.ts";
 import type { RateLimitRouteConfig } from "../policies/rate-limit/config.ts";
-import type { PluginsConfig, PluginsRouteConfig } from "../policies/plugins/config.ts";
+import type { PluginsConfig, PluginsRouteConfig } from "../policies/plugins/config-types.ts";
 import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts";
 import type { CompressionOverride, CompressionRouteConfig } from "../policies/compression/config.ts";
 import type { CorsOverride, CorsRouteConfig } from "../policies/cors/config.ts";

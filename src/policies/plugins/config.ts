@@ -24,24 +24,8 @@ export const PLUGIN_ROUTE_KEYS = {
   ),
 };
 
-export interface PluginSpec {
-  name: string;
-  /** Absolute path of the module. */
-  path: string;
-  /** Budget (ms) of each of its hooks that returns a promise; 0: the route's timeout (its upstream's read timeout when the route sets none). */
-  timeout: number;
-}
-export interface PluginsConfig {
-  /** Absent when the file declares none (so configs without plugins look as before). */
-  plugins?: PluginSpec[];
-}
-export interface PluginUse {
-  name: string;
-  config: Record<string, unknown>;
-}
-export interface PluginsRouteConfig {
-  plugins?: PluginUse[];
-}
+export type { PluginSpec, PluginsConfig, PluginUse, PluginsRouteConfig } from "./config-types.ts";
+import type { PluginSpec, PluginsConfig, PluginsRouteConfig } from "./config-types.ts";
 
 export function normalizePluginSections(ctx: NormalizeContext, doc: Record<string, unknown>): PluginsConfig {
   const raw = Array.isArray(doc.plugins) ? (doc.plugins as { name?: unknown; path?: unknown; timeout?: unknown }[]) : [];
