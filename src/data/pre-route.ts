@@ -43,6 +43,7 @@ export function accept(req: Request, server: Server<undefined>, ridHeader: strin
     tries: 0,
     upstreamMs: 0,
     bytesOut: -1,
+    trace: null,
   };
 }
 

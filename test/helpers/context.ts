@@ -44,5 +44,6 @@ export function testContext(init: ContextInit = {}): RequestContext {
     tries: 0,
     upstreamMs: 0,
     bytesOut: -1,
+    trace: null,
   };
 }

@@ -36,11 +36,8 @@ function exporterFor(url: string): OtlpExporter {
   return e;
 }
 
-/** Per request trace state, kept off the context's own shape (the context belongs to the pipeline). */
-const traces = new WeakMap<RequestContext, TraceState>();
-
 export function traceOf(ctx: RequestContext): TraceState | undefined {
-  return traces.get(ctx);
+  return ctx.trace ?? undefined;
 }
 
 export const tracing = definePolicy<TracingSetup>({
@@ -66,25 +63,23 @@ export const tracing = definePolicy<TracingSetup>({
         const h = ctx.req.headers;
         const believed = trusted === null || trusted.has(ctx.peerIp);
         const incoming = believed ? parseTraceparent(h.get("traceparent")) : null;
-        traces.set(
-          ctx,
+        ctx.trace =
           incoming === null
             ? { traceId: newTraceId(), parentId: null, spanId: newSpanId(), sampled: ratio >= 1 || Math.random() < ratio, tracestate: null }
-            : { traceId: incoming.traceId, parentId: incoming.parentId, spanId: newSpanId(), sampled: incoming.sampled, tracestate: cleanTracestate(h.get("tracestate")) },
-        );
+            : { traceId: incoming.traceId, parentId: incoming.parentId, spanId: newSpanId(), sampled: incoming.sampled, tracestate: cleanTracestate(h.get("tracestate")) };
         return undefined;
       },
       onUpstreamRequest(ctx: RequestContext, draft: UpstreamDraft) {
-        const t = traces.get(ctx);
-        if (t === undefined) return;
+        const t = ctx.trace;
+        if (t === null) return;
         // Each try is a client span of its own: a new parent id for the upstream (§3.2.2.4).
         draft.setHeader("traceparent", formatTraceparent(t.traceId, newSpanId(), t.sampled));
         if (t.tracestate !== null) draft.setHeader("tracestate", t.tracestate);
         else draft.removeHeader("tracestate");
       },
       onLog(ctx: RequestContext, entry: AccessEntry) {
-        const t = traces.get(ctx);
-        if (t === undefined) return;
+        const t = ctx.trace;
+        if (t === null) return;
         entry.trace_id = t.traceId;
         entry.span_id = t.spanId;
         // One server span per request (OpenTelemetry HTTP semantic conventions), queued for the batch sender.
