@@ -5,6 +5,7 @@ import type { Policy, PolicyFactory } from "../policies/types.ts";
 import { conditionCount, variantKey } from "../router/conditions.ts";
 import { Router } from "../router/radix.ts";
 import { createUpstreamRuntimes } from "../upstream/index.ts";
+import { metricsRegistry } from "../metrics/registry.ts";
 import { compileCidrs, type CidrSet } from "../util/cidr.ts";
 import { AggregateTerminal } from "./aggregate/terminal.ts";
 import type { ClientRegistry } from "./clients.ts";
@@ -139,6 +140,9 @@ function bindUpstream(u: UpstreamConfig, runtime: UpstreamBinding["runtime"], cl
     hostHeaders: u.targets.map((t) => hostHeader(t.hostname ?? t.host, t.port, t.protocol)),
     targetNames: u.targets.map((t) => `${t.protocol}//${t.host}:${t.port}`),
     failureStatuses: new Set(u.circuit_breaker?.statuses ?? rangeOf(500, 599)),
+    retries: metricsRegistry()
+      .counter("gateway_upstream_retries_total", "Tries after the first, each on another target, by upstream", ["upstream"])
+      .labels([u.name]),
   };
 }
 

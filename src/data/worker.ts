@@ -9,6 +9,7 @@ import { AccessLog } from "./access-log.ts";
 import { ClientRegistry } from "./clients.ts";
 import { createHandler, type ServeState } from "./handler.ts";
 import type { SharedBuffers } from "./shared.ts";
+import { metricsRegistry } from "../metrics/registry.ts";
 import { compileSnapshot, type Snapshot } from "./snapshot.ts";
 
 declare const self: Worker;
@@ -71,6 +72,10 @@ async function start(msg: Extract<ToWorker, { type: "start" }>): Promise<void> {
       });
     },
   });
+  // Bun.serve counts requests in flight, not open connections: sampled each second, per worker.
+  const inFlight = metricsRegistry().gauge("gateway_in_flight_requests", "Requests being served, by worker (sampled every second)", ["worker"]).labels([String(id)]);
+  const sampler = setInterval(() => inFlight.set(server?.pendingRequests ?? 0), 1000);
+  sampler.unref?.();
   send({ type: "listening", id, port: server.port ?? msg.port });
 }
 

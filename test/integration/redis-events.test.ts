@@ -31,17 +31,25 @@ rate_limits = [{ algorithm = "fixed_window", limit = 1000, window = "1m", key = 
   try {
     expect((await fetch(`${gw.url}/a`)).status).toBe(200);
     await until("Redis up", async () => valueOf(await scrape(), "gateway_redis_up") === 1, 8000);
+    const upFams = await scrape();
+    expect(valueOf(upFams, "gateway_redis_sync_rounds_total", { result: "ok" })).toBeGreaterThan(0);
+    expect(valueOf(upFams, "gateway_redis_sync_lag_seconds")).toBe(0);
+    expect(upFams.get("gateway_redis_sync_round_seconds")!.samples[0]!.value).toBeLessThan(1);
     await redis.kill();
     await until("redis_lost", () => gw.stderr().includes('"event":"redis_lost"'), 8000);
     const lost = JSON.parse(gw.stderr().split("\n").find((l) => l.includes('"event":"redis_lost"'))!);
     expect(lost).toMatchObject({ level: "error", fallback: "local" });
     expect(valueOf(await scrape(), "gateway_redis_up")).toBe(0);
+    // The shared counters age while Redis is away: the lag grows past a few rounds.
+    await until("sync lag growing", async () => valueOf(await scrape(), "gateway_redis_sync_lag_seconds") > 0.2, 8000);
+    expect(valueOf(await scrape(), "gateway_redis_sync_rounds_total", { result: "failed" })).toBeGreaterThan(0);
     // Served meanwhile, on the local fallback.
     expect((await fetch(`${gw.url}/b`)).status).toBe(200);
     await redis.restart();
     await until("redis_back", () => gw.stderr().includes('"event":"redis_back"'), 8000);
     const fams = await scrape();
     expect(valueOf(fams, "gateway_redis_up")).toBe(1);
+    await until("sync lag back to 0", async () => valueOf(await scrape(), "gateway_redis_sync_lag_seconds") === 0, 8000);
     expect(valueOf(fams, "gateway_events_total", { event: "redis_lost" })).toBe(1);
     expect(valueOf(fams, "gateway_events_total", { event: "redis_back" })).toBe(1);
   } finally {

@@ -4,6 +4,7 @@ import type { RequestContext } from "../../policies/context.ts";
 import { retryAfterSeconds } from "../../upstream/index.ts";
 import type { UpstreamRuntime } from "../../upstream/types.ts";
 import type { TargetClient, UpstreamBody, UpstreamResponse } from "../../client/types.ts";
+import type { BoundCounter } from "../../metrics/registry.ts";
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect; safe to retry. */
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
@@ -22,6 +23,8 @@ export interface UpstreamBinding {
   readonly targetNames: readonly string[];
   /** Statuses the breaker/passive checks count as failures. */
   readonly failureStatuses: ReadonlySet<number>;
+  /** gateway_upstream_retries_total{upstream}: tries after the first, on another target. */
+  readonly retries: BoundCounter;
 }
 
 export interface ForwardRequest {
@@ -97,6 +100,7 @@ export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: Forw
       if (attempt + 1 >= maxTries || !safe) throw err;
       const next = nextTarget(ctx, up, (exclude ??= []), i, !connectFailed);
       if (next < 0) throw err;
+      up.retries.inc();
       i = next;
       continue;
     }
@@ -108,6 +112,7 @@ export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: Forw
       if (next >= 0) {
         // Nothing of this response reached the client; let its connection go.
         res.body?.cancel().catch(() => {});
+        up.retries.inc();
         i = next;
         continue;
       }

@@ -76,6 +76,8 @@ export interface SyncOptions {
    * result (its failure may only be the connection still being made).
    */
   onStateChange?(up: boolean, first: boolean): void;
+  /** After every round: whether Redis confirmed it, and how long it took (ms). */
+  onRound?(ok: boolean, tookMs: number): void;
 }
 
 interface Taken {
@@ -114,6 +116,7 @@ export function startLimiterSync(config: GatewayConfig, shared: SharedArrayBuffe
   let running: Promise<void> = Promise.resolve();
 
   const tick = async () => {
+    const started = performance.now();
     let ok = false;
     try {
       ok = cfg.mode === "sync" ? await syncRound(table, registry, redis, cfg, instanceId, now(), deadAfter, gcraSeen) : await beatOnly(table, redis, cfg, instanceId, now(), deadAfter);
@@ -123,6 +126,7 @@ export function startLimiterSync(config: GatewayConfig, shared: SharedArrayBuffe
     const was = Atomics.exchange(table.i32, H_REDIS_STATE, ok ? REDIS_UP : REDIS_DOWN);
     if (was !== (ok ? REDIS_UP : REDIS_DOWN)) opts.onStateChange?.(ok, was !== REDIS_UP && was !== REDIS_DOWN);
     Atomics.add(table.i32, H_SYNC_ROUNDS, 1);
+    opts.onRound?.(ok, performance.now() - started);
     if (gcraSeen.size > 0 && Atomics.load(table.i32, H_SYNC_ROUNDS) % 100 === 0) pruneSeen(gcraSeen, now(), deadAfter * 100);
   };
   const schedule = () => {

@@ -18,6 +18,12 @@ import {
   unauthorized,
 } from "../../auth/responses.ts";
 import type { AuthRuntime } from "../../auth/runtime.ts";
+import { metricsRegistry, type BoundCounter, type Counter } from "../../metrics/registry.ts";
+
+/** Metric label per refusal: its fixed phrase as a slug ("token_expired", "invalid_api_key"), plus "missing" and "forbidden". */
+const REASONS = new Map<AuthFailure | string, string>(
+  Object.values(FAIL).map((f) => [f, f.reason.toLowerCase().replace(/[^a-z0-9]+/g, "_")]),
+);
 
 type Mode = "jwt" | "api_key" | "any";
 
@@ -48,7 +54,25 @@ export function createAuthPolicy(route: RouteConfig, runtime: AuthRuntime): Poli
   if (mode === "jwt" && runtime.jwt === null) {
     throw new ConfigError([`routes.${route.name}.auth: "jwt" needs at least one [jwt] issuer`]);
   }
-  return new AuthPolicy(mode, runtime, access);
+  const family = metricsRegistry().counter("gateway_auth_failures_total", "Requests refused by authentication or authorization, by route and reason", ["route", "reason"]);
+  return new AuthPolicy(mode, runtime, access, new FailureCounts(family, route.name));
+}
+
+/** gateway_auth_failures_total series of one route, bound on a reason's first refusal (refusals are off the hot path). */
+class FailureCounts {
+  readonly #bound = new Map<AuthFailure | string, BoundCounter>();
+  constructor(
+    private readonly family: Counter,
+    private readonly route: string,
+  ) {}
+  count(why: AuthFailure | "missing" | "forbidden"): void {
+    let c = this.#bound.get(why);
+    if (c === undefined) {
+      const reason = typeof why === "string" ? why : (REASONS.get(why) ?? "other");
+      this.#bound.set(why, (c = this.family.labels([this.route, reason])));
+    }
+    c.inc();
+  }
 }
 
 class AuthPolicy implements Policy {
@@ -62,6 +86,7 @@ class AuthPolicy implements Policy {
     mode: Mode,
     private readonly runtime: AuthRuntime,
     private readonly access: RouteAccess,
+    private readonly failures: FailureCounts,
   ) {
     this.acceptsToken = mode !== "api_key" && runtime.jwt !== null;
     this.acceptsKey = mode !== "jwt";
@@ -89,10 +114,14 @@ class AuthPolicy implements Policy {
       const key = this.apiKey(ctx);
       if (key !== null) {
         const result = this.runtime.apiKeys.authenticate(key);
-        if (result.failed) return invalidCredential(ctx, "invalid_api_key", result.reason, this.keyChallenge);
+        if (result.failed) {
+          this.failures.count(result);
+          return invalidCredential(ctx, "invalid_api_key", result.reason, this.keyChallenge);
+        }
         return this.admit(ctx, result);
       }
     }
+    this.failures.count("missing");
     return unauthorized(ctx, this.missingChallenges);
   };
 
@@ -106,19 +135,24 @@ class AuthPolicy implements Policy {
     if (result.failed) {
       // Not even token68: the header is malformed, not the token (RFC 6750 §3.1). Checked only here, off the hot path.
       if (!isToken68(token)) return this.malformed(ctx, FAIL.badAuthorization);
+      this.failures.count(result);
       return invalidCredential(ctx, "invalid_token", result.reason, challengeFor("invalid_token", result));
     }
     if (this.acceptsKey) {
       const key = this.apiKey(ctx);
       if (key !== null) {
         const keyResult = this.runtime.apiKeys.authenticate(key);
-        if (keyResult.failed) return invalidCredential(ctx, "invalid_api_key", keyResult.reason, this.keyChallenge);
+        if (keyResult.failed) {
+          this.failures.count(keyResult);
+          return invalidCredential(ctx, "invalid_api_key", keyResult.reason, this.keyChallenge);
+        }
       }
     }
     return this.admit(ctx, result);
   }
 
   private malformed(ctx: RequestContext, failure: AuthFailure): Response {
+    this.failures.count(failure);
     return badRequest(ctx, failure.reason, [challengeFor("invalid_request", failure)]);
   }
 
@@ -128,7 +162,10 @@ class AuthPolicy implements Policy {
     ctx.identity = identity;
     if (!this.access.open) {
       const denial = this.access.check(ctx.method, identity);
-      if (denial !== null) return forbidden(ctx, denial.message, identity.via === "jwt" ? denial.bearerChallenge : null);
+      if (denial !== null) {
+        this.failures.count("forbidden");
+        return forbidden(ctx, denial.message, identity.via === "jwt" ? denial.bearerChallenge : null);
+      }
     }
     const headers = grant.headers;
     for (let i = 0; i < headers.length; i++) addUpstreamHeader(ctx, headers[i]![0], headers[i]![1]);

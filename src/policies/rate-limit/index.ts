@@ -40,12 +40,28 @@ export const rateLimit = definePolicy<LimiterRuntime>({
       if (up) controlEvent("redis_back", "info", { msg: "Redis is back; limits are shared again" });
       else controlEvent("redis_lost", "error", { msg: "Redis unreachable; limits use the fallback", fallback: current.redis?.on_error });
     };
-    let sync = config.redis ? startLimiterSync(config, buffer!, { onStateChange }) : null;
+    // Sync lag: how old the counters shared through Redis may be, i.e. the time since the last round
+    // Redis confirmed (one interval plus the round while it is up; it grows while Redis is down).
+    const registry = metricsRegistry();
+    const lag = registry.gauge("gateway_redis_sync_lag_seconds", "Seconds since the last limiter sync round Redis confirmed, at the end of each round: 0 while rounds succeed, growing while Redis is down").labels();
+    const roundTime = registry.gauge("gateway_redis_sync_round_seconds", "Duration of the last limiter sync round").labels();
+    const rounds = registry.counter("gateway_redis_sync_rounds_total", "Limiter sync rounds (and heartbeats in strict mode), by result", ["result"]);
+    const roundsOk = rounds.labels(["ok"]);
+    const roundsFailed = rounds.labels(["failed"]);
+    let lastOk = Date.now();
+    const onRound = (ok: boolean, tookMs: number) => {
+      const now = Date.now();
+      if (ok) lastOk = now;
+      (ok ? roundsOk : roundsFailed).inc();
+      roundTime.set(tookMs / 1000);
+      lag.set((now - lastOk) / 1000);
+    };
+    let sync = config.redis ? startLimiterSync(config, buffer!, { onStateChange, onRound }) : null;
     return {
       reload(next, nextBuffer) {
         void sync?.stop();
         current = next;
-        sync = next.redis ? startLimiterSync(next, nextBuffer!, { onStateChange }) : null;
+        sync = next.redis ? startLimiterSync(next, nextBuffer!, { onStateChange, onRound }) : null;
       },
       stop: () => void sync?.stop(),
     };

@@ -2,10 +2,35 @@ import type { ConsumerConfig, RouteConfig } from "../../config/types.ts";
 import { addResponseHeader, onCleanup, type RequestContext } from "../context.ts";
 import type { Policy } from "../types.ts";
 import { lagFactor } from "../../limits/adaptive.ts";
-import type { CompiledLimit, Decision } from "../../limits/algorithms/types.ts";
+import type { Decision } from "../../limits/algorithms/types.ts";
 import { rateLimitedResponse, rateLimitField, secondsUntil } from "../../limits/headers.ts";
 import { compileLimitSet, concurrencyRelease, decideSet, hashSetKeys, mostRestrictive, type LimitSet } from "../../limits/limit-set.ts";
 import type { LimiterRuntime } from "../../limits/runtime.ts";
+import { metricsRegistry, type BoundCounter } from "../../metrics/registry.ts";
+
+/** A limit set with its decision counters, bound once (gateway_rate_limit_decisions_total{route,limit,result}). */
+interface CountedSet {
+  readonly set: LimitSet;
+  readonly allowed: readonly BoundCounter[];
+  readonly rejected: readonly BoundCounter[];
+}
+
+function counted(set: LimitSet, route: string): CountedSet {
+  const family = metricsRegistry().counter("gateway_rate_limit_decisions_total", "Rate-limit decisions, by route, limit id and result (allowed, rejected)", [
+    "route",
+    "limit",
+    "result",
+  ]);
+  return {
+    set,
+    allowed: set.limits.map((l) => family.labels([route, l.config.id, "allowed"])),
+    rejected: set.limits.map((l) => family.labels([route, l.config.id, "rejected"])),
+  };
+}
+
+function countAllowed(c: CountedSet): void {
+  for (let i = 0; i < c.allowed.length; i++) c.allowed[i]!.inc();
+}
 
 /**
  * The route's rate-limit policy: runs after authentication (the consumer is
@@ -28,10 +53,10 @@ import type { LimiterRuntime } from "../../limits/runtime.ts";
  */
 export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerConfig[], runtime: LimiterRuntime): Policy | null {
   const rt = runtime;
-  const routeSet = route.rate_limits.length ? compileLimitSet(route.rate_limits, route.name, rt.registry, rt.table) : null;
-  const consumerSets = new Map<string, LimitSet>();
+  const routeSet = route.rate_limits.length ? counted(compileLimitSet(route.rate_limits, route.name, rt.registry, rt.table), route.name) : null;
+  const consumerSets = new Map<string, CountedSet>();
   for (const c of consumers) {
-    if (c.rate_limits.length) consumerSets.set(c.name, compileLimitSet(c.rate_limits, route.name, rt.registry, rt.table));
+    if (c.rate_limits.length) consumerSets.set(c.name, counted(compileLimitSet(c.rate_limits, route.name, rt.registry, rt.table), route.name));
   }
   if (!routeSet && consumerSets.size === 0) return null;
   const legacy = rt.legacyHeaders;
@@ -39,8 +64,11 @@ export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerCon
   const leasePrefix = crypto.randomUUID().slice(0, 8) + ":";
   let leaseSeq = 0;
 
-  const reject = (ctx: RequestContext, set: LimitSet, lim: CompiledLimit, d: Decision): Response =>
-    rateLimitedResponse({
+  const reject = (ctx: RequestContext, c: CountedSet, refused: number, d: Decision): Response => {
+    const set = c.set;
+    const lim = set.limits[refused]!;
+    c.rejected[refused]!.inc();
+    return rateLimitedResponse({
       limit: d.limit,
       windowSec: lim.windowSec,
       retryAfterMs: d.retryAfterMs,
@@ -49,6 +77,7 @@ export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerCon
       sfName: lim.sfName,
       legacy,
     });
+  };
 
   const admitHeaders = (ctx: RequestContext, set: LimitSet, decisions: readonly Decision[]): void => {
     const i = set.size === 1 ? 0 : mostRestrictive(decisions);
@@ -69,11 +98,13 @@ export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerCon
     return ms;
   };
 
-  const decideLocally = (ctx: RequestContext, set: LimitSet, share: number): Response | undefined | Promise<undefined> => {
+  const decideLocally = (ctx: RequestContext, c: CountedSet, share: number): Response | undefined | Promise<undefined> => {
+    const set = c.set;
     hashSetKeys(set, ctx);
     const now = rt.now();
     const refused = decideSet(rt.table, set, now, share, set.hasAdaptive ? rt.lag().lagMs : 0, rt.syncDeltas);
-    if (refused >= 0) return reject(ctx, set, set.limits[refused]!, set.decisions[refused]!);
+    if (refused >= 0) return reject(ctx, c, refused, set.decisions[refused]!);
+    countAllowed(c);
     admitHeaders(ctx, set, set.decisions);
     if (set.hasConcurrency) onCleanup(ctx, concurrencyRelease(rt.table, set, rt.syncDeltas));
     if (set.hasDelay) {
@@ -84,32 +115,38 @@ export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerCon
     return undefined;
   };
 
-  const fallback = (ctx: RequestContext, set: LimitSet): Response | undefined | Promise<undefined> => {
-    if (onError === "allow") return undefined;
+  const fallback = (ctx: RequestContext, c: CountedSet): Response | undefined | Promise<undefined> => {
+    if (onError === "allow") {
+      countAllowed(c);
+      return undefined;
+    }
     if (onError === "deny") {
-      const lim = set.limits[0]!;
+      const lim = c.set.limits[0]!;
+      c.rejected[0]!.inc();
       return rateLimitedResponse({
         limit: lim.limit,
         windowSec: lim.windowSec,
         retryAfterMs: 1000,
         requestId: ctx.requestId,
-        policyField: set.policyField,
+        policyField: c.set.policyField,
         sfName: lim.sfName,
         legacy,
       });
     }
-    return decideLocally(ctx, set, rt.localShare());
+    return decideLocally(ctx, c, rt.localShare());
   };
 
-  const decideStrict = async (ctx: RequestContext, set: LimitSet): Promise<Response | undefined> => {
+  const decideStrict = async (ctx: RequestContext, c: CountedSet): Promise<Response | undefined> => {
+    const set = c.set;
     const strict = rt.strict!;
     const texts = set.keys.map((k) => k.text(ctx));
     const lag = set.hasAdaptive ? rt.lag().lagMs : 0;
     const scales = set.limits.map((l) => (l.config.adaptive ? lagFactor(lag, l.config.adaptive.lag_threshold, l.config.adaptive.min_factor) : 1));
     const leaseId = set.hasConcurrency ? leasePrefix + ++leaseSeq : "";
     const out = await strict.decide(set.limits, texts, scales, leaseId);
-    if (!out) return fallback(ctx, set);
-    if (out.refused >= 0) return reject(ctx, set, set.limits[out.refused]!, out.decisions[out.refused]!);
+    if (!out) return fallback(ctx, c);
+    if (out.refused >= 0) return reject(ctx, c, out.refused, out.decisions[out.refused]!);
+    countAllowed(c);
     admitHeaders(ctx, set, out.decisions);
     if (set.hasConcurrency) {
       let released = false;
@@ -130,13 +167,13 @@ export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerCon
     name: "rate_limit",
     onRequest(ctx) {
       const consumer = ctx.identity?.consumer;
-      const set = (consumer && consumerSets.size ? consumerSets.get(consumer) : undefined) ?? routeSet;
-      if (!set) return undefined;
+      const c = (consumer && consumerSets.size ? consumerSets.get(consumer) : undefined) ?? routeSet;
+      if (!c) return undefined;
       if (rt.redis !== null) {
-        if (!rt.redisUsable()) return fallback(ctx, set);
-        if (rt.strict) return decideStrict(ctx, set);
+        if (!rt.redisUsable()) return fallback(ctx, c);
+        if (rt.strict) return decideStrict(ctx, c);
       }
-      return decideLocally(ctx, set, 1);
+      return decideLocally(ctx, c, 1);
     },
   } satisfies Policy;
 }
