@@ -335,6 +335,8 @@ function complete(
       tries: ctx.tries,
       error: failure ? `${failure.kind}${failure.cause ? `: ${describe(failure.cause)}` : ""}` : undefined,
     };
+    const fields = ctx.logFields;
+    if (fields !== null) for (let k = 0; k < fields.length; k++) entry[fields[k]![0]] = fields[k]![1];
     for (let k = 0; k < lh.length; k++) {
       if (chain.logAt[k]! > reached) continue;
       try {

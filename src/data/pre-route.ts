@@ -44,6 +44,7 @@ export function accept(req: Request, server: Server<undefined>, ridHeader: strin
     upstreamMs: 0,
     bytesOut: -1,
     trace: null,
+    logFields: null,
   };
 }
 

@@ -54,6 +54,8 @@ export interface RequestContext {
    * measured 100-200 ns plus ephemeron work in every GC, a field ~0.
    */
   trace: TraceState | null;
+  /** Access-log fields a policy decided on the request path (the limit decision): written after the fixed ones. */
+  logFields: [string, string][] | null;
 }
 
 /**
@@ -104,6 +106,11 @@ export interface AccessEntry {
 
 export function addResponseHeader(ctx: RequestContext, name: string, value: string): void {
   (ctx.responseHeaders ??= []).push([name, value]);
+}
+
+/** An access-log field from the request path, for a policy that has no onLog hook of its own to carry it. */
+export function addLogField(ctx: RequestContext, name: string, value: string): void {
+  (ctx.logFields ??= []).push([name, value]);
 }
 
 export function addUpstreamHeader(ctx: RequestContext, name: string, value: string): void {

@@ -45,5 +45,6 @@ export function testContext(init: ContextInit = {}): RequestContext {
     upstreamMs: 0,
     bytesOut: -1,
     trace: null,
+    logFields: null,
   };
 }

@@ -19,6 +19,7 @@ beforeAll(async () => {
 [server]
 listen = "127.0.0.1:0"
 workers = 2
+access_log = true
 [metrics]
 listen = "127.0.0.1:0"
 [[consumers]]
@@ -61,6 +62,13 @@ afterAll(async () => {
 });
 
 const scrape = async () => parsePrometheus(await (await fetch(gw.metricsUrl!)).text());
+const logLines = (route: string) =>
+  gw
+    .stdout()
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.route === route);
 const statusOf = async (path: string, headers: Record<string, string> = {}) => {
   const res = await fetch(`${gw.url}${path}`, { headers: { connection: "close", ...headers } });
   await res.arrayBuffer();
@@ -75,6 +83,15 @@ test("rate-limit decisions per route and limit id, allowed and rejected, summed 
   const fams = await scrape();
   expect(valueOf(fams, "gateway_rate_limit_decisions_total", { route: "limited", limit: "limited#0", result: "allowed" })).toBe(5);
   expect(valueOf(fams, "gateway_rate_limit_decisions_total", { route: "limited", limit: "limited#0", result: "rejected" })).toBe(3);
+  // The access log says the decision too.
+  await until("8 access-log lines", () => logLines("limited").length === 8);
+  const decisions = logLines("limited").map((l) => l.rate_limit);
+  expect(decisions.filter((d) => d === "allowed")).toHaveLength(5);
+  expect(decisions.filter((d) => d === "rejected")).toHaveLength(3);
+  // A route without limits has no such field.
+  expect(await statusOf("/half/log")).toBe(200);
+  await until("the /half/log line", () => logLines("half").some((l) => l.path === "/half/log"));
+  expect(logLines("half").find((l) => l.path === "/half/log")!.rate_limit).toBeUndefined();
 });
 
 test("auth refusals by reason: missing, invalid key, forbidden; an admitted request counts nothing", async () => {

@@ -1,5 +1,5 @@
 import type { ConsumerConfig, RouteConfig } from "../../config/types.ts";
-import { addResponseHeader, onCleanup, type RequestContext } from "../context.ts";
+import { addLogField, addResponseHeader, onCleanup, type RequestContext } from "../context.ts";
 import type { Policy } from "../types.ts";
 import { lagFactor } from "../../limits/adaptive.ts";
 import type { Decision } from "../../limits/algorithms/types.ts";
@@ -28,8 +28,15 @@ function counted(set: LimitSet, route: string): CountedSet {
   };
 }
 
-function countAllowed(c: CountedSet): void {
+/** Counted, and said in the access log's `rate_limit` field (`allowed`, or `allowed_fallback` when Redis was unusable). */
+function admitted(ctx: RequestContext, c: CountedSet, fallback: boolean): void {
   for (let i = 0; i < c.allowed.length; i++) c.allowed[i]!.inc();
+  addLogField(ctx, "rate_limit", fallback ? "allowed_fallback" : "allowed");
+}
+
+function refused(ctx: RequestContext, c: CountedSet, index: number, fallback: boolean): void {
+  c.rejected[index]!.inc();
+  addLogField(ctx, "rate_limit", fallback ? "rejected_fallback" : "rejected");
 }
 
 /**
@@ -64,10 +71,10 @@ export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerCon
   const leasePrefix = crypto.randomUUID().slice(0, 8) + ":";
   let leaseSeq = 0;
 
-  const reject = (ctx: RequestContext, c: CountedSet, refused: number, d: Decision): Response => {
+  const reject = (ctx: RequestContext, c: CountedSet, index: number, d: Decision, fallback: boolean): Response => {
     const set = c.set;
-    const lim = set.limits[refused]!;
-    c.rejected[refused]!.inc();
+    const lim = set.limits[index]!;
+    refused(ctx, c, index, fallback);
     return rateLimitedResponse({
       limit: d.limit,
       windowSec: lim.windowSec,
@@ -98,13 +105,13 @@ export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerCon
     return ms;
   };
 
-  const decideLocally = (ctx: RequestContext, c: CountedSet, share: number): Response | undefined | Promise<undefined> => {
+  const decideLocally = (ctx: RequestContext, c: CountedSet, share: number, fallback: boolean): Response | undefined | Promise<undefined> => {
     const set = c.set;
     hashSetKeys(set, ctx);
     const now = rt.now();
-    const refused = decideSet(rt.table, set, now, share, set.hasAdaptive ? rt.lag().lagMs : 0, rt.syncDeltas);
-    if (refused >= 0) return reject(ctx, c, refused, set.decisions[refused]!);
-    countAllowed(c);
+    const no = decideSet(rt.table, set, now, share, set.hasAdaptive ? rt.lag().lagMs : 0, rt.syncDeltas);
+    if (no >= 0) return reject(ctx, c, no, set.decisions[no]!, fallback);
+    admitted(ctx, c, fallback);
     admitHeaders(ctx, set, set.decisions);
     if (set.hasConcurrency) onCleanup(ctx, concurrencyRelease(rt.table, set, rt.syncDeltas));
     if (set.hasDelay) {
@@ -117,12 +124,12 @@ export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerCon
 
   const fallback = (ctx: RequestContext, c: CountedSet): Response | undefined | Promise<undefined> => {
     if (onError === "allow") {
-      countAllowed(c);
+      admitted(ctx, c, true);
       return undefined;
     }
     if (onError === "deny") {
       const lim = c.set.limits[0]!;
-      c.rejected[0]!.inc();
+      refused(ctx, c, 0, true);
       return rateLimitedResponse({
         limit: lim.limit,
         windowSec: lim.windowSec,
@@ -133,7 +140,7 @@ export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerCon
         legacy,
       });
     }
-    return decideLocally(ctx, c, rt.localShare());
+    return decideLocally(ctx, c, rt.localShare(), true);
   };
 
   const decideStrict = async (ctx: RequestContext, c: CountedSet): Promise<Response | undefined> => {
@@ -145,8 +152,8 @@ export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerCon
     const leaseId = set.hasConcurrency ? leasePrefix + ++leaseSeq : "";
     const out = await strict.decide(set.limits, texts, scales, leaseId);
     if (!out) return fallback(ctx, c);
-    if (out.refused >= 0) return reject(ctx, c, out.refused, out.decisions[out.refused]!);
-    countAllowed(c);
+    if (out.refused >= 0) return reject(ctx, c, out.refused, out.decisions[out.refused]!, false);
+    admitted(ctx, c, false);
     admitHeaders(ctx, set, out.decisions);
     if (set.hasConcurrency) {
       let released = false;
@@ -173,7 +180,7 @@ export function createRateLimitPolicy(route: RouteConfig, consumers: ConsumerCon
         if (!rt.redisUsable()) return fallback(ctx, c);
         if (rt.strict) return decideStrict(ctx, c);
       }
-      return decideLocally(ctx, c, 1);
+      return decideLocally(ctx, c, 1, false);
     },
   } satisfies Policy;
 }
