@@ -1,3 +1,4 @@
+import { controlEvent } from "../metrics/events.ts";
 import { importJwk, type JwkEntry, type VerifyKey } from "./keys.ts";
 
 export interface JwksSourceOptions {
@@ -102,8 +103,15 @@ export class JwksKeySource {
     if (this.inFlight !== null) return this.inFlight;
     this.lastAttempt = this.opts.now();
     this.fetches++;
+    const before = this.lastError;
     this.inFlight = this.load().finally(() => {
       this.inFlight = null;
+      // An operator sees the first failure and the recovery, not every failed refresh in between.
+      if (this.lastError !== null && before === null) {
+        controlEvent("jwks_refresh_failed", "error", { msg: "JWKS refresh failed", url: this.opts.url, error: this.lastError, keys_kept: this.entries.length });
+      } else if (this.lastError === null && before !== null) {
+        controlEvent("jwks_recovered", "info", { msg: "JWKS fetched again", url: this.opts.url, keys: this.entries.length });
+      }
     });
     return this.inFlight;
   }
