@@ -18,6 +18,25 @@ export interface TraceState {
   sampled: boolean;
   /** The tracestate to send on, or null. */
   tracestate: string | null;
+  /** The parent id sent upstream on the current try (its client span's id); null before any. */
+  upstreamSpanId: string | null;
+  /** Client spans of the upstream tries, recorded only when they will be exported (sampled, OTLP on). */
+  tries: UpstreamTry[] | null;
+  /** Whether tries are recorded: the trace is sampled and an exporter is configured. */
+  record: boolean;
+}
+
+/** One upstream try, for its client span (OpenTelemetry HTTP client span: one per resend). */
+export interface UpstreamTry {
+  spanId: string;
+  target: string;
+  /** performance.now() when the request was sent, and when its response head came (or it failed). */
+  startMs: number;
+  endMs: number;
+  /** The response status, or 0 when the try failed. */
+  status: number;
+  /** The failure kind (GatewayError kind), or null. */
+  error: string | null;
 }
 
 /** Lower-case hex over [from, to) of `s`, by char code (no regex or slice per request). */

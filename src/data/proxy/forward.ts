@@ -5,6 +5,7 @@ import { retryAfterSeconds } from "../../upstream/index.ts";
 import type { UpstreamRuntime } from "../../upstream/types.ts";
 import type { TargetClient, UpstreamBody, UpstreamResponse } from "../../client/types.ts";
 import type { BoundCounter } from "../../metrics/registry.ts";
+import { newSpanId } from "../../tracing/trace-context.ts";
 
 /** RFC 9110 §9.2.2: methods whose repetition has the same effect; safe to retry. */
 const IDEMPOTENT: ReadonlySet<string> = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"]);
@@ -64,12 +65,20 @@ export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: Forw
   let exclude: number[] | null = null;
   let lastError: GatewayError | null = null;
   let i = up.runtime.pick(ctx, null);
+  let block = fr.headerBlock;
   for (let attempt = 0; ; attempt++) {
     if (i < 0) throw lastError ?? noTargetError(up);
     const remaining = deadline - performance.now();
     if (remaining <= 0) throw lastError ?? new GatewayError("upstream_timeout", 504, "upstream timed out", { source: "upstream" });
     const host = cfg.preserve_host && fr.clientHost ? fr.clientHost : up.hostHeaders[i]!;
-    const head = `${fr.requestLine}host: ${host}\r\n${fr.headerBlock}\r\n`;
+    const trace = ctx.trace;
+    if (attempt > 0 && trace !== null && trace.upstreamSpanId !== null) {
+      // Each resend is a client span of its own: the upstream gets its id as parent (W3C §3.2.2.4).
+      const sid = newSpanId();
+      block = block.replace(trace.upstreamSpanId, sid);
+      trace.upstreamSpanId = sid;
+    }
+    const head = `${fr.requestLine}host: ${host}\r\n${block}\r\n`;
     ctx.target = up.targetNames[i]!;
     ctx.tries = attempt + 1;
     up.runtime.onStart(i);
@@ -92,6 +101,7 @@ export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: Forw
       const connectFailed = err.retryable && err.kind === "upstream_unreachable";
       const took = performance.now() - sent;
       ctx.upstreamMs += took;
+      if (trace !== null && trace.record) recordTry(trace, ctx.target, sent, took, 0, err.kind);
       if (connectFailed) up.runtime.onConnectFailure(i, took);
       else up.runtime.onEnd(i, true, took);
       lastError = err;
@@ -106,6 +116,7 @@ export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: Forw
     }
     const took = performance.now() - sent;
     ctx.upstreamMs += took;
+    if (trace !== null && trace.record) recordTry(trace, ctx.target, sent, took, res.status, null);
     up.runtime.onEnd(i, up.failureStatuses.has(res.status), took);
     if (RETRY_STATUSES.has(res.status) && attempt + 1 < maxTries && mayRepeat && fr.replayable) {
       const next = nextTarget(ctx, up, (exclude ??= []), i, true);
@@ -119,6 +130,11 @@ export async function forward(ctx: RequestContext, up: UpstreamBinding, fr: Forw
     }
     return res;
   }
+}
+
+function recordTry(trace: NonNullable<RequestContext["trace"]>, target: string | null, sent: number, took: number, status: number, error: string | null): void {
+  if (trace.upstreamSpanId === null) return;
+  (trace.tries ??= []).push({ spanId: trace.upstreamSpanId, target: target ?? "", startMs: sent, endMs: sent + took, status, error });
 }
 
 /** Another target for a retry, within the retry budget when `budgeted`; -1 when none or the budget is spent. */

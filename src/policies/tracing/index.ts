@@ -40,6 +40,10 @@ export function traceOf(ctx: RequestContext): TraceState | undefined {
   return ctx.trace ?? undefined;
 }
 
+function newState(traceId: string, parentId: string | null, sampled: boolean, tracestate: string | null, exporting: boolean): TraceState {
+  return { traceId, parentId, spanId: newSpanId(), sampled, tracestate, upstreamSpanId: null, tries: null, record: exporting && sampled };
+}
+
 export const tracing = definePolicy<TracingSetup>({
   name: "tracing",
   sectionKeys: tracingSectionKeys,
@@ -65,15 +69,18 @@ export const tracing = definePolicy<TracingSetup>({
         const incoming = believed ? parseTraceparent(h.get("traceparent")) : null;
         ctx.trace =
           incoming === null
-            ? { traceId: newTraceId(), parentId: null, spanId: newSpanId(), sampled: ratio >= 1 || Math.random() < ratio, tracestate: null }
-            : { traceId: incoming.traceId, parentId: incoming.parentId, spanId: newSpanId(), sampled: incoming.sampled, tracestate: cleanTracestate(h.get("tracestate")) };
+            ? newState(newTraceId(), null, ratio >= 1 || Math.random() < ratio, null, exporter !== null)
+            : newState(incoming.traceId, incoming.parentId, incoming.sampled, cleanTracestate(h.get("tracestate")), exporter !== null);
         return undefined;
       },
       onUpstreamRequest(ctx: RequestContext, draft: UpstreamDraft) {
         const t = ctx.trace;
         if (t === null) return;
-        // Each try is a client span of its own: a new parent id for the upstream (§3.2.2.4).
-        draft.setHeader("traceparent", formatTraceparent(t.traceId, newSpanId(), t.sampled));
+        // The upstream's parent is the gateway's client span, never the server span (§3.2.2.4); the
+        // proxy gives each retry a new one (src/data/proxy/forward.ts).
+        const sid = newSpanId();
+        t.upstreamSpanId = sid;
+        draft.setHeader("traceparent", formatTraceparent(t.traceId, sid, t.sampled));
         if (t.tracestate !== null) draft.setHeader("tracestate", t.tracestate);
         else draft.removeHeader("tracestate");
       },
@@ -104,6 +111,32 @@ export const tracing = definePolicy<TracingSetup>({
             attributes,
             error: entry.status >= 500,
           });
+          // One client span per upstream try, children of the server span (OpenTelemetry HTTP client spans).
+          const tries = t.tries;
+          if (tries !== null) {
+            for (let k = 0; k < tries.length; k++) {
+              const u = tries[k]!;
+              const attrs: [string, string | number][] = [
+                ["http.request.method", ctx.method],
+                ["url.full", `${u.target}${entry.path}`],
+                ["gateway.upstream.target", u.target],
+              ];
+              if (k > 0) attrs.push(["http.request.resend_count", k]);
+              if (u.status > 0) attrs.push(["http.response.status_code", u.status]);
+              if (u.error !== null) attrs.push(["error.type", u.error]);
+              exporter.add({
+                traceId: t.traceId,
+                spanId: u.spanId,
+                parentSpanId: t.spanId,
+                name: ctx.method,
+                kind: 3,
+                startMs: u.startMs,
+                endMs: u.endMs,
+                attributes: attrs,
+                error: u.error !== null || u.status >= 500,
+              });
+            }
+          }
         }
       },
     };
