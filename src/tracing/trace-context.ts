@@ -123,3 +123,17 @@ export function newTraceId(): string {
 export function formatTraceparent(traceId: string, spanId: string, sampled: boolean): string {
   return `00-${traceId}-${spanId}-${sampled ? "01" : "00"}`;
 }
+
+/**
+ * The trace fields of one upstream request, as header lines of the head the
+ * proxy writes: a new parent id (the gateway's client span for this request,
+ * remembered in `upstreamSpanId`) and the tracestate when there is one. The
+ * proxy writes these itself, like X-Forwarded-For, so a route needs no
+ * onUpstreamRequest hook (and no draft) for tracing.
+ */
+export function traceHeaderLines(t: TraceState): string {
+  const sid = newSpanId();
+  t.upstreamSpanId = sid;
+  const line = `traceparent: 00-${t.traceId}-${sid}-${t.sampled ? "01" : "00"}\r\n`;
+  return t.tracestate === null ? line : `${line}tracestate: ${t.tracestate}\r\n`;
+}

@@ -193,12 +193,12 @@ strip_prefix = "/api"
     expect(gw.client.sent[1]!.head.startsWith("GET / HTTP/1.1")).toBe(true);
   });
 
-  test("a route that uses no policy compiles an empty chain (the pre-route stage's metrics and tracing hooks alone)", () => {
+  test("a route that uses no policy compiles an empty chain (the pre-route stage's metrics and tracing hooks alone; no upstream hook, so no draft)", () => {
     const gw = inProcessGateway(ROUTE);
     const chain = gw.state.snapshot.router.find("GET", "gw.test", "/api/x")!.value!.chain;
     expect(chain.policies.map((p) => p.name)).toEqual(["metrics", "tracing"]);
     expect(chain.policies.slice(chain.preRoute)).toHaveLength(0);
-    expect([chain.request, chain.upstream, chain.response, chain.error, chain.log].map((l) => l.length)).toEqual([0, 1, 1, 0, 2]);
+    expect([chain.request, chain.upstream, chain.response, chain.error, chain.log].map((l) => l.length)).toEqual([0, 0, 1, 0, 2]);
   });
 });
 

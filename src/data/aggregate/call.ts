@@ -24,6 +24,7 @@ import {
 } from "../../transform/index.ts";
 import { asGatewayError, forward, type UpstreamBinding } from "../proxy/forward.ts";
 import { appendVia } from "../proxy/headers.ts";
+import { traceHeaderLines } from "../../tracing/trace-context.ts";
 import type { ProxyEnv } from "../proxy/terminal.ts";
 
 export interface CompiledCall {
@@ -93,9 +94,16 @@ export async function runCall(
   if (ctx.hostPort !== "") block += `x-forwarded-host: ${ctx.hostPort}\r\n`;
   block += `x-real-ip: ${ctx.clientIp}\r\n${env.server.request_id_header}: ${ctx.requestId}\r\nvia: ${appendVia(undefined)}\r\n`;
   if (ctx.upstreamHeaders !== null) for (const [k, v] of ctx.upstreamHeaders) block += `${k}: ${v}\r\n`;
+  // Each call its own client span (its own parent id upstream); their tries land in the request's one list.
+  let trace = ctx.trace;
+  if (trace !== null) {
+    if (trace.record) trace.tries ??= [];
+    trace = { ...trace, upstreamSpanId: null };
+    block += traceHeaderLines(trace);
+  }
 
   // Each call keeps its own target and tries for the log; the rest of the context is the client's.
-  const callCtx: RequestContext = { ...ctx, method: cfg.method, target: null, tries: 0 };
+  const callCtx: RequestContext = { ...ctx, method: cfg.method, target: null, tries: 0, trace };
   let timedOut = false;
   const sending = forward(callCtx, call.binding, {
     requestLine: `${cfg.method} ${target} HTTP/1.1\r\n`,

@@ -8,7 +8,8 @@ import { isSafeFieldValue } from "./headers.ts";
  * (Headers.toJSON(): lower-case names; a removed one is left undefined, which
  * is cheaper than `delete` and skipped when the head is written). Hop-by-hop
  * fields, framing and the gateway's own forwarding headers (Host,
- * X-Forwarded-*, X-Real-IP, Via, the request id, identity headers) are
+ * X-Forwarded-*, X-Real-IP, Via, the request id, identity headers, the W3C
+ * trace fields) are
  * written after the hooks and are not theirs to change.
  */
 export class Draft implements UpstreamDraft {

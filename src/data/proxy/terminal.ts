@@ -9,6 +9,7 @@ import { limitBody } from "./body.ts";
 import { Draft } from "./draft.ts";
 import { forward, type ForwardRequest, type UpstreamBinding } from "./forward.ts";
 import { appendVia, connectionTokens, forwardedResponse } from "./headers.ts";
+import { traceHeaderLines } from "../../tracing/trace-context.ts";
 
 /** Bodies up to this size are read whole before forwarding (like nginx's client body buffer): one write upstream, and retries can resend them. Larger bodies stream. */
 const BUFFER_BODY_MAX = 64 * 1024;
@@ -37,6 +38,8 @@ export function skippedHeaders(config: GatewayConfig, identityHeaders: readonly 
     "host", "content-length", "expect", "via",
     "x-forwarded-for", "x-forwarded-proto", "x-forwarded-host", "x-real-ip",
     config.server.request_id_header,
+    // With propagation on the proxy writes its own trace fields (traceHeaderLines); off, the client's pass.
+    ...((config.tracing?.propagate ?? true) ? ["traceparent", "tracestate"] : []),
     ...identityHeaders,
   ]);
 }
@@ -158,6 +161,7 @@ export class ProxyTerminal implements Terminal {
     if (hostPort !== "") block += `x-forwarded-host: ${(trusted && headers.get("x-forwarded-host")) || hostPort}\r\n`;
     block += `x-real-ip: ${ctx.clientIp}\r\n${cfg.request_id_header}: ${ctx.requestId}\r\nvia: ${appendVia(all.via as string | undefined)}\r\n`;
     if (ctx.upstreamHeaders !== null) for (const [k, v] of ctx.upstreamHeaders) block += `${k}: ${v}\r\n`;
+    if (ctx.trace !== null) block += traceHeaderLines(ctx.trace);
 
     // Body framing is ours to choose (RFC 9112 §6): Content-Length when known, else chunked.
     let replayable = true;

@@ -2,15 +2,16 @@
  * W3C Trace Context, in the pre-route stage (so 404s carry a trace id in the
  * log too): the client's traceparent believed from anyone or only from
  * server.trusted_proxies (`[tracing] accept`), a new trace started when there
- * is none (sampled at sample_ratio), a new span id sent upstream on every try,
+ * is none (sampled at sample_ratio), a new span id sent upstream on every try
+ * (the proxy writes the fields itself: traceHeaderLines, so no route needs a draft for them),
  * the trace id in the access-log line.
  */
 import type { GatewayConfig } from "../../config/types.ts";
-import { cleanTracestate, formatTraceparent, newSpanId, newTraceId, parseTraceparent, type TraceState } from "../../tracing/trace-context.ts";
+import { cleanTracestate, newSpanId, newTraceId, parseTraceparent, type TraceState } from "../../tracing/trace-context.ts";
 import { OtlpExporter } from "../../tracing/otlp.ts";
 import { metricsRegistry } from "../../metrics/registry.ts";
 import { compileCidrs, type CidrSet } from "../../util/cidr.ts";
-import type { AccessEntry, RequestContext, UpstreamDraft } from "../context.ts";
+import type { AccessEntry, RequestContext } from "../context.ts";
 import { definePolicy, type Policy } from "../types.ts";
 import { normalizeTracing, tracingSectionKeys, type TracingConfig } from "./config.ts";
 
@@ -72,17 +73,6 @@ export const tracing = definePolicy<TracingSetup>({
             ? newState(newTraceId(), null, ratio >= 1 || Math.random() < ratio, null, exporter !== null)
             : newState(incoming.traceId, incoming.parentId, incoming.sampled, cleanTracestate(h.get("tracestate")), exporter !== null);
         return undefined;
-      },
-      onUpstreamRequest(ctx: RequestContext, draft: UpstreamDraft) {
-        const t = ctx.trace;
-        if (t === null) return;
-        // The upstream's parent is the gateway's client span, never the server span (§3.2.2.4); the
-        // proxy gives each retry a new one (src/data/proxy/forward.ts).
-        const sid = newSpanId();
-        t.upstreamSpanId = sid;
-        draft.setHeader("traceparent", formatTraceparent(t.traceId, sid, t.sampled));
-        if (t.tracestate !== null) draft.setHeader("tracestate", t.tracestate);
-        else draft.removeHeader("tracestate");
       },
       onLog(ctx: RequestContext, entry: AccessEntry) {
         const t = ctx.trace;
