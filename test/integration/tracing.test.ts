@@ -88,3 +88,37 @@ test("propagate = false: the gateway adds nothing", async () => {
     up.stop();
   }
 });
+
+test("an aggregate's calls each carry the trace with a parent id of their own", async () => {
+  const up = startRecordingUpstream();
+  const gw = await startGateway(`
+[server]
+listen = "127.0.0.1:0"
+[[upstreams]]
+name = "u"
+targets = [{ url = "http://127.0.0.1:${up.port}" }]
+[[routes]]
+name = "dash"
+path = "/dash"
+[[routes.aggregate]]
+upstream = "u"
+path = "/one"
+as = "one"
+[[routes.aggregate]]
+upstream = "u"
+path = "/two"
+as = "two"
+`);
+  try {
+    expect((await fetch(`${gw.url}/dash`, { headers: { traceparent: `00-${TID}-${PID}-01`, tracestate: "rojo=1" } })).status).toBe(200);
+    const sent = ["/one", "/two"].map((p) => up.requests.find((r) => r.head.startsWith(`GET ${p} `))!.head);
+    const parents = sent.map((h) => parseTraceparent(headerOf(h, "traceparent"))!);
+    expect(parents.map((p) => p.traceId)).toEqual([TID, TID]);
+    expect(parents[0]!.parentId).not.toBe(parents[1]!.parentId);
+    expect(parents.every((p) => p.parentId !== PID)).toBe(true);
+    expect(sent.map((h) => headerOf(h, "tracestate"))).toEqual(["rojo=1", "rojo=1"]);
+  } finally {
+    await gw.stop();
+    up.stop();
+  }
+});
