@@ -9,7 +9,8 @@
  * ("1.5ms") and seconds, because budgets live below the millisecond.
  * Defaults: duration "5s" per measured phase, connections 16, rate 0 (half
  * the closed-loop maximum), warmup "1s", ramp_steps 5, faults [] (all four
- * when `--faults` is given without a list), stub latency "0ms" and body "1KB".
+ * when `--faults` is given without a list), stub latency "0ms" and body "1KB",
+ * headers {} and params {} (request synthesis, src/bench/request.ts).
  */
 import { Type } from "@sinclair/typebox";
 import { type NormalizeContext, readDuration, readSize } from "../config/normalize-common.ts";
@@ -52,6 +53,9 @@ export const BenchSchema = table({
   ),
   budget: opt(BudgetSchema),
   stub: opt(table({ latency: opt(Latency), body: opt(Size) })),
+  // Request synthesis (src/bench/request.ts): headers sent on every request (credentials), values of route params.
+  headers: opt(Type.Record(Type.String(), Type.String({ errorMessage: "expected a header value string" }))),
+  params: opt(Type.Record(Type.String(), Type.String({ errorMessage: "expected a param value string" }))),
 });
 
 /** Budgets in milliseconds (latencies), requests per second, and failed-request counts. */
@@ -78,6 +82,10 @@ export interface BenchConfig {
   faults: FaultName[];
   budget: Budget | null;
   stub: { latency: number; body: number };
+  /** Sent on every bench request (e.g. `authorization`); `--header` adds to them. */
+  headers: Record<string, string>;
+  /** Values of route `:params` in the synthesized paths; default "1". */
+  params: Record<string, string>;
 }
 
 export const BUDGET_KEYS = ["p50", "p90", "p99", "p999", "max", "overhead_p50", "overhead_p99", "min_rps", "max_failed"] as const;
@@ -111,6 +119,8 @@ export function normalizeBench(ctx: NormalizeContext, raw: Record<string, unknow
     faults?: FaultName[];
     budget?: Record<string, unknown>;
     stub?: { latency?: string; body?: string };
+    headers?: Record<string, string>;
+    params?: Record<string, string>;
   };
   const at = (k: string): KeyPath => ["bench", k];
   return {
@@ -125,6 +135,8 @@ export function normalizeBench(ctx: NormalizeContext, raw: Record<string, unknow
       latency: r.stub?.latency !== undefined && LATENCY.test(r.stub.latency) ? parseLatency(r.stub.latency) : 0,
       body: readSize(ctx, r.stub?.body, ["bench", "stub", "body"], 1024),
     },
+    headers: { ...(r.headers ?? {}) },
+    params: { ...(r.params ?? {}) },
   };
 }
 

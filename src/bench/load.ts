@@ -32,6 +32,8 @@ export interface LoadOptions {
   rate?: number;
   maxRequests?: number;
   timeoutMs?: number;
+  /** Ends the run early when it settles (durationMs stays the upper bound): a fault scenario stops the load a phase after the fault ends. */
+  stopWhen?: Promise<unknown>;
   /** Called about every 250 ms with what has been recorded so far. */
   onProgress?(rec: LoadRecord, elapsedMs: number): void;
 }
@@ -252,12 +254,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRecord> {
     stopAt = now();
     clearInterval(tick);
     // Requests still waiting in the queue were due and never sent: they count as failed (the load was not served).
+    if (queue.length > 0) rec.errors.not_sent_by_end = (rec.errors.not_sent_by_end ?? 0) + queue.length;
     for (const p of queue.splice(0)) record(p, 0);
     checkDone();
     // In-flight requests get their timeout to finish; then the run ends regardless.
     setTimeout(finish, timeoutMs + 100);
   };
 
+  void opts.stopWhen?.then(stop);
   await finished;
   if (progress !== null) clearInterval(progress);
   rec.elapsedMs = stopAt;
