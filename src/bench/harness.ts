@@ -81,6 +81,12 @@ export class Harness {
       const u = new URL(opts.target);
       this.gateway = { hostname: u.hostname.replace(/^\[|\]$/g, ""), port: Number(u.port || 80) };
       this.config = user;
+      try {
+        const sock = await Bun.connect({ hostname: this.gateway.hostname, port: this.gateway.port, socket: { data() {} } });
+        sock.end();
+      } catch (e) {
+        throw new HarnessError(`nothing answers at --target ${opts.target} (${e instanceof Error ? e.message : String(e)})`);
+      }
       return;
     }
     const path = resolve(opts.configPath);

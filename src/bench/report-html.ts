@@ -93,7 +93,7 @@ function budgetTable(r: BenchReport): string {
   if (r.checks.length === 0) return "";
   const rows = r.checks.map(
     (c) =>
-      `<tr><td>${esc(c.route)}</td><td>${esc(c.key)}</td><td>${c.key === "min_rps" ? "&ge;" : "&le;"} ${c.limit} ${c.unit}</td><td>${c.actual === null ? "not measured" : `${f(c.actual)} ${c.unit}`}</td><td class="${c.pass ? "pass" : "fail"}">${c.pass ? "pass" : "FAIL"}</td><td>${esc(c.note ?? "")}</td></tr>`,
+      `<tr><td>${esc(c.route)}</td><td>${esc(c.key)}</td><td>${c.key === "min_rps" ? "&ge;" : "&le;"} ${c.limit} ${c.unit}</td><td>${c.actual === null ? "not measured" : `${c.unit === "requests" ? String(c.actual) : f(c.actual)} ${c.unit}`}</td><td class="${c.pass ? "pass" : "fail"}">${c.pass ? "pass" : "FAIL"}</td><td>${esc(c.note ?? "")}</td></tr>`,
   );
   return `<h3>Budgets</h3><table><tr><th>route</th><th>budget</th><th>limit</th><th>measured</th><th>result</th><th>note</th></tr>${rows.join("")}</table>`;
 }
