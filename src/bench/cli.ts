@@ -182,7 +182,7 @@ function routeLine(r: RouteResult): string {
 
 function faultLine(f: FaultResult): string {
   if (f.skipped !== null) return `bench: fault ${f.name}: skipped: ${f.skipped}`;
-  return `bench: fault ${f.name}: ${f.failed} failed of ${f.requests}, recovered ${f.recover_ms === null ? "not within the run" : `in ${f.recover_ms} ms`}`;
+  return `bench: fault ${f.name}: ${f.failed} failed of ${f.requests}${f.unsent > 0 ? ` (${f.unsent} not sent: backlog)` : ""}, recovered ${f.recover_ms === null ? "not within the run" : `in ${f.recover_ms} ms`}`;
 }
 
 export function summaryText(r: BenchReport): string {
@@ -214,7 +214,7 @@ export function summaryText(r: BenchReport): string {
       continue;
     }
     out.push(
-      `  ${f.name} on ${f.route}: ${f.failed} failed of ${f.requests}; p99 before ${ms(f.before.p99)}, during ${ms(f.during.p99)}, after ${ms(f.after.p99)}; recovered ${
+      `  ${f.name} on ${f.route}: ${f.failed} failed of ${f.requests}${f.unsent > 0 ? ` (${f.unsent} not sent by the end: load generator backlog)` : ""}; p99 before ${ms(f.before.p99)}, during ${ms(f.during.p99)}, after ${ms(f.after.p99)}; recovered ${
         f.recover_ms === null ? "not within the run" : `in ${f.recover_ms} ms`
       }`,
     );

@@ -36,6 +36,8 @@ export interface FaultResult {
   rate: number;
   requests: number;
   failed: number;
+  /** Due but not sent by the end (all connections busy): backlog, not failures. */
+  unsent: number;
   errors: Record<string, number>;
   before: Phase;
   during: Phase;
@@ -73,6 +75,7 @@ export async function runFault(name: FaultName, harness: Harness, plan: RoutePla
     rate,
     requests: 0,
     failed: 0,
+    unsent: 0,
     errors: {},
     before: empty,
     during: empty,
@@ -102,7 +105,9 @@ export async function runFault(name: FaultName, harness: Harness, plan: RoutePla
     port: harness.gateway.port,
     request: plan.request,
     head: plan.method === "HEAD",
-    connections,
+    // A slow upstream holds each connection longer: enough of them to keep offering the rate through it (Little's law,
+    // with half again as many), as clients open more connections when answers slow down.
+    connections: name === "slow" ? Math.max(connections, Math.ceil((rate * (harness.config.bench.stub.latency + SLOW_EXTRA_MS + 2) * 1.5) / 1000)) : connections,
     // A phase after the fault's end, however long the fault took (a restart can take a while); bounded all the same.
     durationMs: total + 30_000,
     stopWhen: settled,
@@ -165,6 +170,7 @@ export async function runFault(name: FaultName, harness: Harness, plan: RoutePla
     duration_ms: Math.round(rec.elapsedMs),
     requests: all.requests,
     failed: all.failed,
+    unsent: all.unsent,
     errors: all.errors,
     before,
     during: phase(phaseMs, faultEnd),

@@ -44,7 +44,7 @@ export interface LoadRecord {
   at: number[];
   /** Milliseconds from due/sent to the last byte of the answer (or to the failure). */
   latency: number[];
-  /** HTTP status, or 0 for no answer (connection error, timeout). */
+  /** HTTP status, 0 for no answer (connection error, timeout), -1 for due but never sent before the run ended (backlog). */
   status: number[];
   /** Error kinds seen, with counts. */
   errors: Record<string, number>;
@@ -253,9 +253,9 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRecord> {
     stopped = true;
     stopAt = now();
     clearInterval(tick);
-    // Requests still waiting in the queue were due and never sent: they count as failed (the load was not served).
-    if (queue.length > 0) rec.errors.not_sent_by_end = (rec.errors.not_sent_by_end ?? 0) + queue.length;
-    for (const p of queue.splice(0)) record(p, 0);
+    // Requests still waiting in the queue were due and never sent: the load generator's backlog (every connection
+    // was busy). Counted apart from failures, with the wait so far as their latency (a lower bound).
+    for (const p of queue.splice(0)) record(p, -1);
     checkDone();
     // In-flight requests get their timeout to finish; then the run ends regardless.
     setTimeout(finish, timeoutMs + 100);

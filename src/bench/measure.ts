@@ -12,7 +12,8 @@
  *     differences: the two runs are not paired request by request);
  *  4. the ramp: open model at 1/n, 2/n … n/n of the maximum for
  *     `duration` each, stopping at the first step whose p99 is over the
- *     limit. That step's rate is the knee. The limit is the route's p99
+ *     limit (or that failed requests or could not send them all). That
+ *     step's rate is the knee. The limit is the route's p99
  *     budget, or without one 10x the p99 of the first step.
  */
 import type { Budget } from "./config.ts";
@@ -37,6 +38,8 @@ export interface RampStep {
   p50: number;
   p99: number;
   failed: number;
+  /** Backlog at the step's end: the offered rate was not kept up with. */
+  unsent: number;
 }
 
 export interface RouteResult {
@@ -100,12 +103,12 @@ export async function measureRoute(gateway: Endpoint, plan: RoutePlan, budget: B
     for (let i = 1; i <= shape.rampSteps; i++) {
       const r = Math.max(1, Math.round((closed.rps * i) / shape.rampSteps));
       const s = summarize(await run(`ramp ${i}/${shape.rampSteps}@${r}`, gateway, plan.request, shape.duration, r));
-      ramp.push({ rate: r, rps: s.rps, p50: s.latency.p50, p99: s.latency.p99, failed: s.failed });
+      ramp.push({ rate: r, rps: s.rps, p50: s.latency.p50, p99: s.latency.p99, failed: s.failed, unsent: s.unsent });
       if (limit === 0) {
         limit = Math.max(s.latency.p99 * 10, 0.1);
         knee.limit_ms = limit;
       }
-      if (s.latency.p99 > limit || s.failed > 0) {
+      if (s.latency.p99 > limit || s.failed > 0 || s.unsent > 0) {
         knee.rate = r;
         break;
       }
@@ -120,6 +123,7 @@ export async function measureRoute(gateway: Endpoint, plan: RoutePlan, budget: B
     );
   }
   if (closed.failed > 0 || gw.failed > 0) warnings.push(`failed requests during measurement: ${closed.failed + gw.failed} (${describeErrors(gw, closed)})`);
+  if (gw.unsent > 0) warnings.push(`${gw.unsent} requests were still waiting for a free connection when the open-model phase ended: raise --connections or lower --rate`);
   if (direct !== null && direct.failed > 0) warnings.push(`the upstream failed ${direct.failed} direct requests: the overhead figures are unreliable`);
 
   const sortedGw = sortedLatencies(gwRec);

@@ -9,6 +9,7 @@ const summary = (p99: number, rps: number, failed = 0): Summary => ({
   ok: 1000 - failed,
   client_errors: 0,
   failed,
+  unsent: 0,
   rps,
   latency: { p50: p99 / 4, p90: p99 / 2, p99, p999: p99 * 2, max: p99 * 3, mean: p99 / 4 },
   statuses: {},
