@@ -254,8 +254,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRecord> {
     stopAt = now();
     clearInterval(tick);
     // Requests still waiting in the queue were due and never sent: the load generator's backlog (every connection
-    // was busy). Counted apart from failures, with the wait so far as their latency (a lower bound).
-    for (const p of queue.splice(0)) record(p, -1);
+    // was busy). Counted apart from failures, with the wait so far as their latency (a lower bound). With no
+    // connection open at all the server could not be reached: those are failures.
+    const reachable = conns.some((c) => c.socket !== null);
+    for (const p of queue.splice(0)) record(p, reachable ? -1 : 0);
     checkDone();
     // In-flight requests get their timeout to finish; then the run ends regardless.
     setTimeout(finish, timeoutMs + 100);
