@@ -64,6 +64,12 @@ export async function benchMain(argv: string[]): Promise<number> {
       return 2;
     }
   }
+  for (const name of Object.keys(config.bench.requests)) {
+    if (!config.routes.some((r) => r.name === name)) {
+      console.error(`gateway bench: invalid config: bench.requests.${name}: no route named ${JSON.stringify(name)}`);
+      return 2;
+    }
+  }
   if (routes.length === 0) {
     console.error(`gateway bench: ${args.config} has no routes to measure`);
     return 2;
@@ -91,7 +97,7 @@ export async function benchMain(argv: string[]): Promise<number> {
   process.once("SIGTERM", onSignal);
   try {
     try {
-      await harness.start(config, { configPath: args.config, target: args.target, stub: args.stub, stubLatency, stubBody });
+      await harness.start(config, { configPath: args.config, target: args.target, stub: args.stub, ownRedis: args.stub || faults.includes("redis"), stubLatency, stubBody });
     } catch (e) {
       if (e instanceof ConfigError) {
         console.error(`gateway bench: invalid config: ${e.message}`);

@@ -12,8 +12,8 @@
  *   reload  20 SIGHUPs to the gateway child, spread over the middle third
  *           (needs a gateway the bench started, not --target)
  *   redis   SIGKILL of the bench's own redis-server, restarted (empty) at the
- *           end (needs [redis] and --stub: the bench never kills a
- *           redis-server it did not start)
+ *           end (needs [redis] and a gateway the bench started: it then
+ *           runs its own redis-server; it never kills one it did not start)
  *   slow    every stub of the upstream answers 50 ms slower, then back (--stub)
  *
  * A scenario whose precondition is missing is reported as skipped, with why.
@@ -191,7 +191,7 @@ function precondition(name: FaultName, h: Harness, stubs: number): string | null
       return h.ownsGateway ? null : "needs a gateway the bench started (not --target)";
     case "redis":
       if (h.config.redis === null) return "no [redis] configured";
-      return h.redis !== null ? null : "needs --stub (the bench kills only a redis-server it started)";
+      return h.redis !== null ? null : "needs a gateway the bench started (it then runs its own redis-server; it never kills one it did not start)";
   }
 }
 

@@ -10,8 +10,11 @@
  *    gateway the user already runs);
  *  - `[admin]` and `[metrics]` are left out (their listeners would collide
  *    with the running deployment's, and the bench does not use them);
- *  - with `--stub`, every target URL becomes a stub's, DNS discovery is
- *    dropped, and `redis.url` points at the bench's own redis-server.
+ *  - with `--stub`, every target URL becomes a stub's and DNS discovery is
+ *    dropped;
+ *  - with `--stub` or the redis fault scenario, `redis.url` points at the
+ *    bench's own redis-server (a fault scenario never kills a Redis the
+ *    bench did not start).
  * `${ENV}` references are kept as text: the child reads the same environment.
  */
 import type { Subprocess } from "bun";
@@ -31,6 +34,8 @@ export interface HarnessOptions {
   configPath: string;
   target: string | null;
   stub: boolean;
+  /** Run the bench's own redis-server for `[redis]` (with --stub, or for the redis fault scenario). */
+  ownRedis: boolean;
   stubLatency: number;
   stubBody: number;
 }
@@ -110,12 +115,12 @@ export class Harness {
         up.targets = stubs.map((s, t) => ({ ...(old[t] ?? {}), url: s.url }));
         delete up.discovery;
       }
-      if (raw.redis !== undefined) {
-        if (Bun.which("redis-server") === null) throw new HarnessError("[redis] is configured and --stub runs its own redis-server, but redis-server is not installed");
-        this.redis = new OwnedRedis(await freePort());
-        await this.redis.start();
-        raw.redis = { ...(raw.redis as Record<string, unknown>), url: `redis://127.0.0.1:${this.redis.port}` };
-      }
+    }
+    if (opts.ownRedis && raw.redis !== undefined) {
+      if (Bun.which("redis-server") === null) throw new HarnessError("[redis] is configured and the bench runs its own redis-server (--stub or the redis fault), but redis-server is not installed");
+      this.redis = new OwnedRedis(await freePort());
+      await this.redis.start();
+      raw.redis = { ...(raw.redis as Record<string, unknown>), url: `redis://127.0.0.1:${this.redis.port}` };
     }
     this.rewritten = join(dirname(path), `.gateway-bench-${process.pid}-${basename(path)}`);
     writeFileSync(this.rewritten, toToml(raw));

@@ -9,9 +9,11 @@
  *    first method; a body-carrying method sends a small JSON body;
  *  - Host: the route's first host name (a "*." wildcard gets "bench."),
  *    else the gateway's address;
- *  - headers: `[bench] headers`, then each `--header` (credentials of an
- *    auth-protected route go here), plus the headers a `match` condition
- *    requires with a fixed value.
+ *  - headers: `[bench] headers`, the headers a `match` condition requires
+ *    (with a fixed value), `[bench.requests.NAME] headers`, then each
+ *    `--header` (credentials of an auth-protected route go in one of these);
+ *  - `[bench.requests.NAME]` replaces any part: path (sent as written),
+ *    method, body.
  *
  * The direct request goes to the upstream's first target with the route's
  * `strip_prefix` removed, as the gateway would forward it. Aggregate and
@@ -43,8 +45,9 @@ const IDEMPOTENT = new Set(["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"])
 
 export function planRoute(config: GatewayConfig, route: RouteConfig, gateway: Endpoint, extraHeaders: readonly [string, string][]): RoutePlan {
   const params = config.bench.params;
-  const path = concretePath(route.path, params);
-  const method = route.methods.length === 0 || route.methods.includes("GET") ? "GET" : route.methods[0]!;
+  const own = config.bench.requests[route.name];
+  const path = own?.path ?? concretePath(route.path, params);
+  const method = own?.method ?? (route.methods.length === 0 || route.methods.includes("GET") ? "GET" : route.methods[0]!);
   const host = route.hosts.length > 0 ? route.hosts[0]!.replace(/^\*\./, "bench.") : hostPort(gateway);
   const headers: [string, string][] = [];
   for (const [k, v] of Object.entries(config.bench.headers)) headers.push([k, v]);
@@ -52,10 +55,12 @@ export function planRoute(config: GatewayConfig, route: RouteConfig, gateway: En
     if (c.kind === "present") headers.push([c.name, "bench"]);
     else if (c.kind === "values") headers.push([c.name, c.values[0] ?? ""]);
   }
+  for (const [k, v] of Object.entries(own?.headers ?? {})) headers.push([k, v]);
   headers.push(...extraHeaders);
-  const body = method === "GET" || method === "HEAD" || method === "DELETE" || method === "OPTIONS" ? null : '{"bench":true}';
-  if (body !== null) headers.push(["content-type", "application/json"]);
-  const query = matchQuery(route);
+  const body = own?.body ?? (method === "GET" || method === "HEAD" || method === "DELETE" || method === "OPTIONS" ? null : '{"bench":true}');
+  if (body !== null && !headers.some(([k]) => k.toLowerCase() === "content-type")) headers.push(["content-type", "application/json"]);
+  // A path given in [bench.requests] is sent as written, query included.
+  const query = own?.path !== undefined ? "" : matchQuery(route);
   const target = path + query;
   const request = encodeRequest({ method, path: target, host, headers, body });
 

@@ -48,5 +48,8 @@ params = { id = "7" }
     expect(problems(`${BASE}[bench]\nduration = "fast"`)).toContain("bench.duration");
     expect(problems(`${BASE}[bench]\nheaders = { authorization = 5 }`)).toContain("bench.headers.authorization");
     expect(problems(`${BASE}[bench]\nstub = { latency = "1 ms" }`)).toContain("bench.stub.latency");
+    expect(problems(`${BASE}[bench.requests.r]\npath = "no-slash"`)).toContain("bench.requests.r.path");
+    expect(problems(`${BASE}[bench.requests.r]\nmethod = "post"`)).toContain("bench.requests.r.method");
+    expect(problems(`${BASE}[bench.requests.r]\nverb = "POST"`)).toContain("bench.requests.r.verb");
   });
 });

@@ -50,6 +50,25 @@ describe("bench load generator", () => {
     expect(s.failed).toBe(0);
   });
 
+  test("at the end, due requests drain; what cannot be sent within the timeout is unsent backlog, not failed", async () => {
+    const slow = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => Bun.sleep(40).then(() => new Response("ok")) });
+    try {
+      const req = encodeRequest({ method: "GET", path: "/", host: "x" });
+      // One connection at 40 ms per answer serves 25 req/s; 200 req/s for 0.2 s puts 40 due.
+      const t = performance.now();
+      const rec = await runLoad({ hostname: "127.0.0.1", port: slow.port!, request: req, connections: 1, durationMs: 200, rate: 200, timeoutMs: 300 });
+      expect(performance.now() - t).toBeLessThan(1200);
+      const s = summarize(rec);
+      expect(s.failed).toBe(0);
+      expect(s.ok).toBeGreaterThanOrEqual(5); // in the run and in the drain
+      expect(s.unsent).toBeGreaterThan(10);
+      expect(s.ok + s.unsent).toBeLessThanOrEqual(41);
+      expect(s.statuses.unsent).toBe(s.unsent);
+    } finally {
+      slow.stop(true);
+    }
+  });
+
   test("nothing listening: every request fails, the run still ends on time", async () => {
     const probe = Bun.listen({ hostname: "127.0.0.1", port: 0, socket: { data() {} } });
     const port = probe.port;

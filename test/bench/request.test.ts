@@ -63,6 +63,35 @@ match = { headers = { x-version = "2" }, query = { beta = true } }
     expect(gw.endsWith('\r\n\r\n{"bench":true}')).toBe(true);
   });
 
+  test("[bench.requests.NAME] replaces the synthesized path, method, headers and body of that route", () => {
+    const c = testConfig(`
+[[upstreams]]
+name = "u"
+targets = [{ url = "http://127.0.0.1:3001" }]
+[[routes]]
+name = "r"
+path = "/api/items/:id"
+upstream = "u"
+strip_prefix = "/api"
+[bench]
+headers = { x-all = "1" }
+[bench.requests.r]
+path = "/api/items/9?full=1"
+method = "PUT"
+headers = { x-api-key = "k1", content-type = "text/plain" }
+body = "hello"
+`);
+    const p = planRoute(c, c.routes[0]!, GW, []);
+    expect(p.method).toBe("PUT");
+    expect(p.idempotent).toBe(true);
+    const gw = text(p.request);
+    expect(gw.startsWith("PUT /api/items/9?full=1 HTTP/1.1\r\n")).toBe(true);
+    expect(gw).toContain("x-all: 1\r\nx-api-key: k1\r\ncontent-type: text/plain\r\n");
+    expect(gw).not.toContain("application/json");
+    expect(gw.endsWith("content-length: 5\r\n\r\nhello")).toBe(true);
+    expect(text(p.direct!.request).startsWith("PUT /items/9?full=1 HTTP/1.1\r\n")).toBe(true);
+  });
+
   test("load goes only to loopback or the config's target hosts", () => {
     const c = testConfig(`
 [[upstreams]]

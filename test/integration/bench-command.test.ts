@@ -130,12 +130,72 @@ describe("gateway bench", () => {
     ];
     const bad = scratch(CONFIG(`{ p99 = "fast" }`));
     cases.push([["--config", bad.config], 'routes[0].budget.p99: expected a latency such as "500us"']);
+    const stray = scratch(`${CONFIG(`{ p99 = "1ms" }`)}\n[bench.requests.ghost]\nmethod = "POST"\n`);
+    cases.push([["--config", stray.config], 'bench.requests.ghost: no route named "ghost"']);
     for (const [args, message] of cases) {
       const r = await bench(args, dir);
       expect({ args, code: r.code }).toEqual({ args, code: 2 });
       expect(r.stderr).toContain(message);
     }
   }, 20_000);
+
+  test("credentials per route, the bench's own redis-server killed and restarted, a slow upstream: 0 failed", async () => {
+    const { dir, config } = scratch(`
+[server]
+listen = "127.0.0.1:8080"
+workers = 1
+access_log = false
+
+[redis]
+url = "redis://127.0.0.1:1"
+mode = "sync"
+on_error = "local"
+
+[[upstreams]]
+name = "api"
+targets = [{ url = "http://127.0.0.1:3001" }]
+
+[[consumers]]
+name = "ci"
+api_keys = ["k-123"]
+
+[[routes]]
+name = "keyed"
+path = "/keyed"
+upstream = "api"
+auth = "api_key"
+rate_limits = [{ algorithm = "token_bucket", limit = 1000000, window = "1s", key = "consumer" }]
+
+[[routes]]
+name = "locked"
+path = "/locked"
+upstream = "api"
+auth = "api_key"
+
+[bench.requests.keyed]
+headers = { x-api-key = "k-123" }
+`);
+    const r = await bench(["--config", config, ...SHORT, "--ramp-steps", "0", "--faults", "redis,slow", "--json", "--no-report"], dir);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    const [keyed, locked] = report.routes;
+    expect(keyed.open.gateway.statuses).toEqual({ "200": keyed.open.gateway.requests });
+    expect(keyed.warnings).toEqual([]);
+    expect(Object.keys(locked.open.gateway.statuses)).toEqual(["401"]);
+    expect(locked.warnings[0]).toContain("most answers were 401");
+    const faults = Object.fromEntries(report.faults.map((f: { name: string }) => [f.name, f]));
+    expect(faults.redis.route).toBe("keyed");
+    expect(faults.redis.events.map((e: { what: string }) => e.what)).toEqual(["redis-server killed", "redis-server restarted"]);
+    expect(faults.redis.failed).toBe(0);
+    expect(faults.slow.events.map((e: { what: string }) => e.what)).toEqual(["upstream 50 ms slower", "upstream back to normal"]);
+    expect(faults.slow.failed).toBe(0);
+    // 50 ms slower shows in the latency during the fault.
+    expect(faults.slow.during.p99).toBeGreaterThan(50);
+    expect(report.checks.map((c: { key: string; pass: boolean }) => [c.key, c.pass])).toEqual([
+      ["fault:redis", true],
+      ["fault:slow", true],
+    ]);
+  }, 30_000);
 
   test("--target with nothing listening: exit 3", async () => {
     const { dir, config } = scratch(CONFIG(`{ p99 = "1ms" }`));
