@@ -18,25 +18,11 @@ import { Harness, HarnessError } from "./harness.ts";
 import { type LoadShape, measureRoute, type RouteResult } from "./measure.ts";
 import { Progress } from "./progress.ts";
 import { renderHtml } from "./report-html.ts";
+import type { BenchReport } from "./report.ts";
+
+export type { BenchReport };
 import { allowedHost, planRoute, type RoutePlan } from "./request.ts";
 
-export interface BenchReport {
-  tool: "gateway bench";
-  version: string;
-  commit: string;
-  date: string;
-  command: string;
-  config: string;
-  /** Where the load went. */
-  gateway: string;
-  /** The stubs' shape with --stub; null: the config's own upstreams. */
-  stub: { latency_ms: number; body_bytes: number } | null;
-  load: LoadShape;
-  routes: (RouteResult & { checks: Check[] })[];
-  faults: FaultResult[];
-  checks: Check[];
-  pass: boolean;
-}
 
 export async function benchMain(argv: string[]): Promise<number> {
   const parsed = parseBenchArgs(argv);

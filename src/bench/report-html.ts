@@ -9,7 +9,7 @@
  * have a non-empty rendered box and writes it to <body data-plots-rendered>:
  * what the headless-browser test reads.
  */
-import type { BenchReport } from "./cli.ts";
+import type { BenchReport } from "./report.ts";
 import type { FaultResult } from "./faults.ts";
 import type { RouteResult } from "./measure.ts";
 

@@ -1,7 +1,7 @@
 // bench-report.html without a browser: escaping, no external assets, one SVG plot per chart with data points.
 // (The headless-Chromium check of a real run's report is in test/integration/bench-command.test.ts.)
 import { expect, test } from "bun:test";
-import type { BenchReport } from "../../src/bench/cli.ts";
+import type { BenchReport } from "../../src/bench/report.ts";
 import { renderHtml } from "../../src/bench/report-html.ts";
 
 const lat = { p50: 0.4, p90: 0.8, p99: 1.2, p999: 2, max: 3, mean: 0.5 };
