@@ -13,6 +13,8 @@ const HELP = `gateway ${VERSION}: a Bun-native API gateway
 Usage:
   gateway [--config FILE]          run (default FILE: ./config.toml)
   gateway --config FILE --check    validate FILE, print every problem, exit 0 or 1
+  gateway bench [--config FILE] [--stub] [--faults] ...
+                                   measure the routes against their latency budgets (gateway bench --help)
   gateway plugin init NAME [--dir DIR]
                                    write a starter plugin DIR/NAME.ts and its types (DIR: ./plugins)
   gateway --version                print the version and the git commit
@@ -50,6 +52,17 @@ function fail(e: unknown): never {
   process.exit(1);
 }
 
+if (process.argv[2] === "bench") {
+  const { benchMain } = await import("./bench/cli.ts");
+  process.exit(await benchMain(process.argv.slice(3)));
+}
+if (process.argv[2] === "bench-stub") {
+  // The stub upstream of `gateway bench --stub` (src/bench/stub.ts): serves until killed.
+  const { stubMain } = await import("./bench/stub.ts");
+  const code = stubMain(process.argv.slice(3));
+  if (code !== 0) process.exit(code);
+  await new Promise<never>(() => {}); // the server keeps the process alive; nothing below runs
+}
 if (process.argv[2] === "plugin") {
   const { pluginCommand } = await import("./policies/plugins/cli.ts");
   process.exit(pluginCommand(process.argv.slice(3)));

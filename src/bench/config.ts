@@ -9,12 +9,13 @@
  * ("1.5ms") and seconds, because budgets live below the millisecond.
  * Defaults: duration "5s" per measured phase, connections 16, rate 0 (half
  * the closed-loop maximum), warmup "1s", ramp_steps 5, faults [] (all four
- * when `--faults` is given without a list), stub latency "0ms" and body "1KB".
+ * when `--faults` is given without a list), stub latency "0ms" and body "1KB",
+ * headers {}, params {} and requests {} (request synthesis, src/bench/request.ts).
  */
 import { Type } from "@sinclair/typebox";
 import { type NormalizeContext, readDuration, readSize } from "../config/normalize-common.ts";
 import type { KeyPath } from "../config/problems.ts";
-import { Duration, NonNegativeInt, opt, PositiveInt, Size, table } from "../config/schema-kit.ts";
+import { Duration, NonNegativeInt, opt, PositiveInt, Size, Str, table } from "../config/schema-kit.ts";
 
 export const LATENCY_PATTERN = "^(\\d+)(?:\\.(\\d+))?(us|µs|ms|s)$";
 const LATENCY = new RegExp(LATENCY_PATTERN);
@@ -52,7 +53,29 @@ export const BenchSchema = table({
   ),
   budget: opt(BudgetSchema),
   stub: opt(table({ latency: opt(Latency), body: opt(Size) })),
+  // Request synthesis (src/bench/request.ts): headers sent on every request (credentials), values of route params.
+  headers: opt(Type.Record(Type.String(), Type.String({ errorMessage: "expected a header value string" }))),
+  params: opt(Type.Record(Type.String(), Type.String({ errorMessage: "expected a param value string" }))),
+  // The request of one route, by route name, when the synthesized one will not do (a route's own credentials, a body).
+  requests: opt(
+    Type.Record(
+      Type.String(),
+      table({
+        path: opt(Type.String({ pattern: "^/", errorMessage: 'expected a request path starting with "/" (query allowed)' })),
+        method: opt(Type.String({ pattern: "^[A-Z]+$", errorMessage: 'expected an upper-case method such as "POST"' })),
+        headers: opt(Type.Record(Type.String(), Type.String({ errorMessage: "expected a header value string" }))),
+        body: opt(Str),
+      }),
+    ),
+  ),
 });
+
+export interface BenchRequest {
+  path?: string;
+  method?: string;
+  headers: Record<string, string>;
+  body?: string;
+}
 
 /** Budgets in milliseconds (latencies), requests per second, and failed-request counts. */
 export interface Budget {
@@ -78,6 +101,12 @@ export interface BenchConfig {
   faults: FaultName[];
   budget: Budget | null;
   stub: { latency: number; body: number };
+  /** Sent on every bench request (e.g. `authorization`); `--header` adds to them. */
+  headers: Record<string, string>;
+  /** Values of route `:params` in the synthesized paths; default "1". */
+  params: Record<string, string>;
+  /** Route name → what to send instead of the synthesized request (its parts that are set). */
+  requests: Record<string, BenchRequest>;
 }
 
 export const BUDGET_KEYS = ["p50", "p90", "p99", "p999", "max", "overhead_p50", "overhead_p99", "min_rps", "max_failed"] as const;
@@ -111,6 +140,9 @@ export function normalizeBench(ctx: NormalizeContext, raw: Record<string, unknow
     faults?: FaultName[];
     budget?: Record<string, unknown>;
     stub?: { latency?: string; body?: string };
+    headers?: Record<string, string>;
+    params?: Record<string, string>;
+    requests?: Record<string, { path?: string; method?: string; headers?: Record<string, string>; body?: string }>;
   };
   const at = (k: string): KeyPath => ["bench", k];
   return {
@@ -125,6 +157,14 @@ export function normalizeBench(ctx: NormalizeContext, raw: Record<string, unknow
       latency: r.stub?.latency !== undefined && LATENCY.test(r.stub.latency) ? parseLatency(r.stub.latency) : 0,
       body: readSize(ctx, r.stub?.body, ["bench", "stub", "body"], 1024),
     },
+    headers: { ...(r.headers ?? {}) },
+    params: { ...(r.params ?? {}) },
+    requests: Object.fromEntries(
+      Object.entries(r.requests ?? {}).map(([name, q]) => [
+        name,
+        { ...(q.path !== undefined ? { path: q.path } : {}), ...(q.method !== undefined ? { method: q.method } : {}), headers: { ...(q.headers ?? {}) }, ...(q.body !== undefined ? { body: q.body } : {}) },
+      ]),
+    ),
   };
 }
 

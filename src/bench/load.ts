@@ -10,6 +10,10 @@
  *    (coordinated-omission correction, as wrk2 does), so a stall shows up in
  *    the percentiles instead of hiding behind fewer samples.
  *
+ * When the time is up, requests already due are still sent as connections
+ * free up (the drain, bounded by the request timeout); those never sent are
+ * `unsent` (status -1), the generator's backlog, not server failures.
+ *
  * Bounded in time (`durationMs`) and count (`maxRequests`); each request has
  * a timeout after which it counts as failed and its connection is replaced.
  * A request the server never began to answer on a reused keep-alive
@@ -32,6 +36,8 @@ export interface LoadOptions {
   rate?: number;
   maxRequests?: number;
   timeoutMs?: number;
+  /** Ends the run early when it settles (durationMs stays the upper bound): a fault scenario stops the load a phase after the fault ends. */
+  stopWhen?: Promise<unknown>;
   /** Called about every 250 ms with what has been recorded so far. */
   onProgress?(rec: LoadRecord, elapsedMs: number): void;
 }
@@ -42,7 +48,7 @@ export interface LoadRecord {
   at: number[];
   /** Milliseconds from due/sent to the last byte of the answer (or to the failure). */
   latency: number[];
-  /** HTTP status, or 0 for no answer (connection error, timeout). */
+  /** HTTP status, 0 for no answer (connection error, timeout), -1 for due but never sent before the run ended (backlog). */
   status: number[];
   /** Error kinds seen, with counts. */
   errors: Record<string, number>;
@@ -97,13 +103,14 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRecord> {
   };
 
   const checkDone = () => {
-    if (stopped && inFlight === 0) finish();
+    if (stopped && inFlight === 0 && queue.length === 0) finish();
   };
 
   /** The next request for a free connection: a due one (open), a new one (closed), or none. */
   const next = (): Pending | null => {
-    if (stopped) return null;
+    // Open model: what fell due before the end is still sent after it (the drain), then nothing.
     if (rate > 0) return queue.shift() ?? null;
+    if (stopped) return null;
     if (issued >= max) return null;
     issued++;
     const t = now();
@@ -251,20 +258,31 @@ export async function runLoad(opts: LoadOptions): Promise<LoadRecord> {
     stopped = true;
     stopAt = now();
     clearInterval(tick);
-    // Requests still waiting in the queue were due and never sent: they count as failed (the load was not served).
-    for (const p of queue.splice(0)) record(p, 0);
+    // Requests already due still go out as connections free up (the drain); with no connection open at all the
+    // server cannot be reached, and they fail at once.
+    if (!conns.some((c) => c.socket !== null)) for (const p of queue.splice(0)) record(p, 0);
+    while (queue.length > 0 && idle.length > 0) send(idle.shift()!, queue.shift()!);
     checkDone();
-    // In-flight requests get their timeout to finish; then the run ends regardless.
+    // In-flight and due requests get the request timeout to finish; then the run ends regardless.
     setTimeout(finish, timeoutMs + 100);
   };
 
+  void opts.stopWhen?.then(stop);
   await finished;
+  // Due but never sent within the drain: the load generator's backlog (every connection stayed busy). Counted apart
+  // from failures, with the wait so far as their latency (a lower bound). So are requests still in flight: their own
+  // timeout has not run out, so they have not failed either.
+  for (const p of queue.splice(0)) record(p, -1);
   if (progress !== null) clearInterval(progress);
   rec.elapsedMs = stopAt;
   for (const c of conns) {
     if (c.timer !== null) clearTimeout(c.timer);
-    c.socket?.terminate();
+    if (c.current !== null) record(c.current, -1);
+    c.current = null;
+    // Null first: terminate() runs the close handler, which must not count this as a failure.
+    const socket = c.socket;
     c.socket = null;
+    socket?.terminate();
   }
   return rec;
 }

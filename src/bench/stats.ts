@@ -13,6 +13,8 @@ export interface Summary {
   client_errors: number;
   /** 5xx answers and requests with no answer at all. */
   failed: number;
+  /** Due but never sent before the run ended: every connection was busy (open model backlog); not a failure of the server. */
+  unsent: number;
   /** Answered requests per second over the window. */
   rps: number;
   /** Milliseconds. */
@@ -34,6 +36,7 @@ export function summarize(rec: LoadRecord, fromMs = 0, toMs = Number.POSITIVE_IN
   let ok = 0;
   let client = 0;
   let failed = 0;
+  let unsent = 0;
   let sum = 0;
   let first = Number.POSITIVE_INFINITY;
   let last = 0;
@@ -46,8 +49,10 @@ export function summarize(rec: LoadRecord, fromMs = 0, toMs = Number.POSITIVE_IN
     sum += l;
     if (at < first) first = at;
     if (at > last) last = at;
-    statuses[s === 0 ? "none" : String(s)] = (statuses[String(s === 0 ? "none" : s)] ?? 0) + 1;
-    if (s === 0 || s >= 500) failed++;
+    const key = s === 0 ? "none" : s === -1 ? "unsent" : String(s);
+    statuses[key] = (statuses[key] ?? 0) + 1;
+    if (s === -1) unsent++;
+    else if (s === 0 || s >= 500) failed++;
     else if (s >= 400) client++;
     else ok++;
   }
@@ -58,6 +63,7 @@ export function summarize(rec: LoadRecord, fromMs = 0, toMs = Number.POSITIVE_IN
     ok,
     client_errors: client,
     failed,
+    unsent,
     rps: ((ok + client) * 1000) / Math.max(span, 1),
     latency: {
       p50: percentile(sorted, 0.5),
@@ -98,7 +104,7 @@ export function histogram(rec: LoadRecord, fromMs = 0, toMs = Number.POSITIVE_IN
   const counts = new Array<number>(bounds.length + 1).fill(0);
   for (let i = 0; i < rec.at.length; i++) {
     const at = rec.at[i]!;
-    if (at < fromMs || at >= toMs || rec.status[i] === 0) continue;
+    if (at < fromMs || at >= toMs || rec.status[i]! <= 0) continue;
     const l = rec.latency[i]!;
     let k = 0;
     while (k < bounds.length && l > bounds[k]!) k++;

@@ -19,7 +19,7 @@ async function loadProblems(path: string, env: Record<string, string> = {}): Pro
 
 const SERVER_500 = Array.from({ length: 100 }, (_, i) => 500 + i);
 
-const BENCH_DEFAULTS = { duration: 5000, connections: 16, rate: 0, warmup: 1000, ramp_steps: 5, faults: [], budget: null, stub: { latency: 0, body: 1024 } };
+const BENCH_DEFAULTS = { duration: 5000, connections: 16, rate: 0, warmup: 1000, ramp_steps: 5, faults: [], budget: null, stub: { latency: 0, body: 1024 }, headers: {}, params: {}, requests: {} };
 
 describe("reading the file", () => {
   test("a missing file", async () => {
