@@ -18,7 +18,7 @@
  */
 import { Type } from "@sinclair/typebox";
 import { ResponseBodyEditsSchema } from "../policies/transform/config.ts";
-import { compileJsonEdits, compileTemplate, referencedCalls, routeParamNames, type EditProblem, type RawJsonEdits } from "../transform/index.ts";
+import { compileJsonEdits, compileTemplate, literalProblem, referencedCalls, routeParamNames, type EditProblem, type RawJsonEdits } from "../transform/index.ts";
 import { validateRouteMethod } from "../router/radix.ts";
 import { type NormalizeContext, type RouteRefs, readDuration, readHeaderName, requirePositive } from "./normalize-common.ts";
 import type { KeyPath } from "./problems.ts";
@@ -113,6 +113,18 @@ export function normalizeAggregate(ctx: NormalizeContext, raw: Record<string, un
     else {
       if (!path.startsWith("/")) ctx.problems.add([...where, "path"], 'must start with "/"');
       else if (path.includes("#")) ctx.problems.add([...where, "path"], "a fragment is not part of a request target");
+      else {
+        const q = path.indexOf("?");
+        const parts: [string, "path" | "query"][] = q < 0 ? [[path, "path"]] : [[path.slice(0, q), "path"], [path.slice(q), "query"]];
+        for (const [text, place] of parts) {
+          const part = compileTemplate(text, place, opts);
+          const bad = typeof part === "string" ? part : literalProblem(part, place);
+          if (bad !== null) {
+            ctx.problems.add([...where, "path"], bad);
+            break;
+          }
+        }
+      }
       for (const d of referencedCalls(pt)) depends.add(d);
     }
     const headers = (c.headers as Record<string, string> | undefined) ?? {};
@@ -120,7 +132,11 @@ export function normalizeAggregate(ctx: NormalizeContext, raw: Record<string, un
       readHeaderName(ctx, n, [...where, "headers", n]);
       const t = compileTemplate(v, "header", opts);
       if (typeof t === "string") ctx.problems.add([...where, "headers", n], t);
-      else for (const d of referencedCalls(t)) depends.add(d);
+      else {
+        const bad = literalProblem(t, "header");
+        if (bad !== null) ctx.problems.add([...where, "headers", n], bad);
+        for (const d of referencedCalls(t)) depends.add(d);
+      }
     }
     const forward = ((c.forward_headers as (string | undefined)[] | undefined) ?? [])
       .map((h, k) => (h === undefined ? null : readHeaderName(ctx, h, [...where, "forward_headers", k])))

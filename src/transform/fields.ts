@@ -6,7 +6,7 @@
  * where they go: header values lose control characters, query values are
  * percent-encoded.
  */
-import { compileTemplate, render, type CompileOptions, type Template, type TemplateEncoding, type TemplateSource } from "./template.ts";
+import { compileTemplate, literalProblem, render, type CompileOptions, type Template, type TemplateEncoding, type TemplateSource } from "./template.ts";
 import type { EditProblem } from "./json-edits.ts";
 
 export interface RawFieldEdits {
@@ -41,9 +41,10 @@ export function compileFieldEdits(raw: RawFieldEdits, kind: "header" | "query", 
       if (typeof v !== "string") continue;
       const fieldName = name(n, [key, n]);
       const t = compileTemplate(v, encoding, opts);
-      if (typeof t === "string") problems.push({ path: [key, n], message: t });
+      const bad = typeof t === "string" ? t : kind === "header" ? literalProblem(t, "header") : null;
+      if (bad !== null) problems.push({ path: [key, n], message: bad });
       // A query value is one component: its literal text is encoded like the values in it.
-      else if (fieldName !== null) out.push([fieldName, kind === "query" ? { ...t, literals: t.literals.map(encodeURIComponent) } : t]);
+      else if (fieldName !== null && typeof t !== "string") out.push([fieldName, kind === "query" ? { ...t, literals: t.literals.map(encodeURIComponent) } : t]);
     }
     return out;
   };

@@ -273,3 +273,52 @@ function stripControls(value: string): string {
   }
   return out.trim();
 }
+
+/**
+ * What is wrong with a template's literal text (the config's own characters,
+ * which render() sends as written) for where it goes, or null. Values are
+ * encoded at render time; the literal text must already be valid there, or
+ * the config could break the request line or add a header field itself:
+ *   path    pchar, "/" and %XX only (RFC 3986 §3.3): no space, CR/LF, "?", "#"
+ *   query   the same plus "?" (RFC 3986 §3.4); the leading "?" included
+ *   header  no control character but HTAB (RFC 9110 §5.5)
+ */
+export function literalProblem(t: Template, place: "path" | "query" | "header"): string | null {
+  for (const lit of t.literals) {
+    for (let i = 0; i < lit.length; i++) {
+      const c = lit.charCodeAt(i);
+      if (place === "header") {
+        if ((c < 32 && c !== 9) || c === 127) return `a header value must not contain control characters (found ${describeChar(c)})`;
+        continue;
+      }
+      if (c === 37 /* % */) {
+        if (!isHex(lit.charCodeAt(i + 1)) || !isHex(lit.charCodeAt(i + 2))) return `"%" must start a %XX escape (write %25 for a literal "%")`;
+        i += 2;
+        continue;
+      }
+      if (!URI_CHARS[c] && !(place === "query" && c === 63 /* ? */)) {
+        return `${describeChar(c)} is not allowed in a ${place === "path" ? "path" : "query"} here: percent-encode it`;
+      }
+    }
+  }
+  return null;
+}
+
+/** pchar (unreserved, sub-delims, ":" and "@") and "/": the characters a path or query may carry as they are. */
+const URI_CHARS: readonly boolean[] = (() => {
+  const ok = new Array<boolean>(128).fill(false);
+  for (const ch of "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~!$&'()*+,;=:@/") ok[ch.charCodeAt(0)] = true;
+  return ok;
+})();
+
+function isHex(c: number): boolean {
+  return (c >= 48 && c <= 57) || (c >= 65 && c <= 70) || (c >= 97 && c <= 102);
+}
+
+function describeChar(c: number): string {
+  if (c === 13) return "CR";
+  if (c === 10) return "LF";
+  if (c === 32) return "a space";
+  if (c < 32 || c === 127) return `control character 0x${c.toString(16).padStart(2, "0")}`;
+  return JSON.stringify(String.fromCharCode(c));
+}

@@ -54,6 +54,26 @@ response = { headers = { remove = ["a b"] }, body = { allow = ["__proto__"] }, s
     expect(problemsOf(at("/a", 'request = { path = "b" }'))).toEqual(['routes[0].request.path: must start with "/"']);
   });
 
+  test("literal text must already be valid where it goes: no CR/LF in headers, no space or raw byte in a path", () => {
+    expect(
+      problemsOf(
+        at(
+          "/a/:id",
+          `request = { path = "/v2/a b/{id}", headers = { set = { "x-a" = "a\\r\\nx-admin: 1" }, add = { "x-b" = "{id}\\u0000" } }, query = { set = { q = "a b&c={id}" } } }
+response = { headers = { set = { "x-c" = "line\\nbreak", "x-tab" = "a\\tb" } } }`,
+        ),
+      ),
+    ).toEqual([
+      "routes[0].request.path: a space is not allowed in a path here: percent-encode it",
+      "routes[0].request.headers.set.x-a: a header value must not contain control characters (found CR)",
+      "routes[0].request.headers.add.x-b: a header value must not contain control characters (found control character 0x00)",
+      "routes[0].response.headers.set.x-c: a header value must not contain control characters (found LF)",
+    ]);
+    expect(problemsOf(at("/a", 'request = { path = "/caf\\u00e9" }'))).toEqual(['routes[0].request.path: "\u00e9" is not allowed in a path here: percent-encode it']);
+    expect(problemsOf(at("/a", 'request = { path = "/100%" }'))).toEqual(['routes[0].request.path: "%" must start a %XX escape (write %25 for a literal "%")']);
+    expect(parse(at("/a", 'request = { path = "/caf%C3%A9/x;v=1/@me:1" }')).routes[0]!.request!.path).toBe("/caf%C3%A9/x;v=1/@me:1");
+  });
+
   test("unknown keys are errors", () => {
     expect(problemsOf(at("/a", 'request = { header = {} }\nresponse = { body = { keep = [] } }'))).toEqual([
       "routes[0].request.header: unknown key",
@@ -177,6 +197,29 @@ response = { allow = ["a..b"] }
       'routes[0].aggregate[4].headers."a b": invalid header name "a b"',
       "routes[0].aggregate[4].headers.\"a b\": {nope}: the route path has no param :nope (it has :user)",
       'routes[0].aggregate[4].response.allow[0]: empty field name in "a..b"',
+    ]);
+    expect(
+      problemsOf(
+        agg(`
+[[routes.aggregate]]
+upstream = "api"
+path = "/a b/{user}"
+as = "a"
+[[routes.aggregate]]
+upstream = "api"
+path = "/b?q=x y&u={user}"
+as = "b"
+headers = { "x-a" = "v\\r\\nx-admin: 1" }
+[[routes.aggregate]]
+upstream = "api"
+path = "/c?next=/d?e=1&f=%2F"
+as = "c"
+`),
+      ),
+    ).toEqual([
+      "routes[0].aggregate[0].path: a space is not allowed in a path here: percent-encode it",
+      "routes[0].aggregate[1].path: a space is not allowed in a query here: percent-encode it",
+      "routes[0].aggregate[1].headers.x-a: a header value must not contain control characters (found CR)",
     ]);
   });
 

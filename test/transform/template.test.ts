@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { compileTemplate, MissingValue, render, headerSafe, encodeSegment, type Template, type TemplateSource } from "../../src/transform/index.ts";
+import { compileTemplate, literalProblem, MissingValue, render, headerSafe, encodeSegment, type Template, type TemplateSource } from "../../src/transform/index.ts";
 
 function source(over: Partial<{ params: Record<string, string>; claims: Record<string, unknown>; headers: Record<string, string>; query: Record<string, string>; consumer: string | null; refs: Record<string, unknown> }> = {}): TemplateSource {
   return {
@@ -99,5 +99,29 @@ describe("render and encode", () => {
 
   test("encodeSegment keeps unreserved characters", () => {
     expect(encodeSegment("Az09-_.~")).toBe("Az09-_.~");
+  });
+});
+
+describe("literal text of a template", () => {
+  test("a path literal is pchar, / and %XX; values are not its concern", () => {
+    expect(literalProblem(compiled("/v2/users/{id}/x;v=1/@me:a,b", "path"), "path")).toBeNull();
+    expect(literalProblem(compiled("/caf%C3%A9", "path"), "path")).toBeNull();
+    expect(literalProblem(compiled("/a b", "path"), "path")).toBe("a space is not allowed in a path here: percent-encode it");
+    expect(literalProblem(compiled("/a\r\nb", "path"), "path")).toBe("CR is not allowed in a path here: percent-encode it");
+    expect(literalProblem(compiled("/a?b", "path"), "path")).toBe('"?" is not allowed in a path here: percent-encode it');
+    expect(literalProblem(compiled("/a#b", "path"), "path")).toBe('"#" is not allowed in a path here: percent-encode it');
+    expect(literalProblem(compiled("/é", "path"), "path")).toBe('"é" is not allowed in a path here: percent-encode it');
+    expect(literalProblem(compiled("/50%", "path"), "path")).toBe('"%" must start a %XX escape (write %25 for a literal "%")');
+    expect(literalProblem(compiled("/%zz", "path"), "path")).toBe('"%" must start a %XX escape (write %25 for a literal "%")');
+    expect(literalProblem(compiled("/{{x}}", "path"), "path")).toBe('"{" is not allowed in a path here: percent-encode it');
+  });
+
+  test("a query literal may also carry ?; a header literal anything but controls", () => {
+    expect(literalProblem(compiled("?next=/a?b&id={id}", "query"), "query")).toBeNull();
+    expect(literalProblem(compiled("?q=a b", "query"), "query")).toBe("a space is not allowed in a query here: percent-encode it");
+    expect(literalProblem(compiled("Bearer {id}, a\tb é", "header"), "header")).toBeNull();
+    expect(literalProblem(compiled("a\nb", "header"), "header")).toBe("a header value must not contain control characters (found LF)");
+    expect(literalProblem(compiled("a\u0000", "header"), "header")).toBe("a header value must not contain control characters (found control character 0x00)");
+    expect(literalProblem(compiled("a\u007f", "header"), "header")).toBe("a header value must not contain control characters (found control character 0x7f)");
   });
 });

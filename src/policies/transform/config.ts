@@ -18,6 +18,7 @@ import {
   compileFieldEdits,
   compileJsonEdits,
   compileTemplate,
+  literalProblem,
   routeParamNames,
   type EditProblem,
   type RawFieldEdits,
@@ -133,6 +134,10 @@ export function normalizeTransformRoute(ctx: NormalizeContext, raw: Raw, at: Key
       if (typeof t === "string") ctx.problems.add([...base, "path"], t);
       else if (!r.path.startsWith("/")) ctx.problems.add([...base, "path"], 'must start with "/"');
       else if (r.path.includes("?") || r.path.includes("#")) ctx.problems.add([...base, "path"], 'a path only: edit the query with request.query');
+      else {
+        const bad = literalProblem(t, "path");
+        if (bad !== null) ctx.problems.add([...base, "path"], bad);
+      }
     }
     let body: RequestTransformConfig["body"] = null;
     if (r.body !== undefined) {

@@ -74,7 +74,26 @@ export function transformResponse(t: CompiledResponseTransform, ctx: RequestCont
     const edited = editBody(t, ctx, out, body);
     if (edited !== null) out = edited;
   }
+  if (t.body !== null && out.status === 304) revalidated(t, ctx, out.headers);
   return out === res ? undefined : out;
+}
+
+/**
+ * A 304 carries the ETag the 200 would have had (RFC 9110 §15.4.5). The
+ * client's If-None-Match went upstream as we gave it (W/"abc"), the upstream
+ * matched it weakly (§13.1.2) and answers with its own strong "abc": when
+ * the client asked with the weakened tag, it is weakened again here, so the
+ * client's stored validator stays what it got. A strong tag the client holds
+ * (a body that passed through unedited) stays strong. With etag = "drop" the
+ * edited answers carried none, so the 304 carries none either.
+ */
+function revalidated(t: CompiledResponseTransform, ctx: RequestContext, h: Headers): void {
+  const etag = h.get("etag");
+  if (etag === null || etag.startsWith("W/")) return;
+  const inm = ctx.req.headers.get("if-none-match");
+  if (inm === null || !inm.includes(`W/${etag}`)) return;
+  if (t.dropEtag) h.delete("etag");
+  else h.set("etag", `W/${etag}`);
 }
 
 function editBody(t: CompiledResponseTransform, ctx: RequestContext, res: Response, body: Uint8Array): Response | null {
