@@ -8,12 +8,15 @@ import { queryValue } from "../transform/index.ts";
 /**
  * The last step of a route: it produces the answer once every request hook
  * has let the request through. `proxy` forwards to one upstream
- * (src/data/proxy/); `aggregate` and `upgrade` come later.
+ * (src/data/proxy/); `aggregate` fans out (src/data/aggregate/); `upgrade`
+ * relays a WebSocket (src/data/websocket/: the handler upgrades the client).
  */
 export interface Terminal {
   readonly kind: "proxy" | "aggregate" | "upgrade";
   /** The answer, or a rejection with a GatewayError (unreachable, timeout...). */
   run(ctx: RequestContext): Promise<Response>;
+  /** The snapshot it belongs to is retired (a reload): let go of what outlives requests (open WebSockets). */
+  dispose?(): void;
 }
 
 export type RequestHook = (ctx: RequestContext) => Response | undefined | Promise<Response | undefined>;

@@ -10,6 +10,8 @@ import { ClientRegistry } from "./clients.ts";
 import { createHandler, type ServeState } from "./handler.ts";
 import type { SharedBuffers } from "./shared.ts";
 import { compileSnapshot, type Snapshot } from "./snapshot.ts";
+import { websocketHandler, wsRegistry } from "./websocket/registry.ts";
+import type { WsData } from "./websocket/session.ts";
 
 declare const self: Worker;
 
@@ -26,7 +28,7 @@ export type FromWorker =
   | { type: "drained"; id: number; forced: boolean };
 
 let id = -1;
-let server: Server<undefined> | null = null;
+let server: Server<WsData> | null = null;
 let state: ServeState | null = null;
 const clients = new ClientRegistry();
 
@@ -63,6 +65,7 @@ async function start(msg: Extract<ToWorker, { type: "start" }>): Promise<void> {
     maxRequestBodySize: s.max_body_size * 2 + 1024 * 1024,
     tls: s.tls ? { cert: Bun.file(s.tls.cert), key: Bun.file(s.tls.key) } : undefined,
     fetch: handler,
+    websocket: websocketHandler,
     error(err) {
       console.error(JSON.stringify({ level: "error", msg: "unhandled error in request", error: String(err) }));
       return new Response('{"error":"internal","message":"internal error"}', {
@@ -71,6 +74,7 @@ async function start(msg: Extract<ToWorker, { type: "start" }>): Promise<void> {
       });
     },
   });
+  state.server = server;
   send({ type: "listening", id, port: server.port ?? msg.port });
 }
 
@@ -95,11 +99,13 @@ async function reload(msg: Extract<ToWorker, { type: "reload" }>): Promise<void>
 async function drain(timeout: number): Promise<void> {
   if (!server || !state) return;
   state.draining = true;
+  // Relayed WebSockets get a close frame (1001 going away) on both sides, then their close handshakes run within the timeout.
+  wsRegistry.closeAll("gateway shutting down");
   // Stop accepting; keep serving requests already on open connections.
   const stopped = server.stop(false);
   const deadline = Date.now() + timeout;
   let forced = false;
-  while (server.pendingRequests > 0) {
+  while (server.pendingRequests > 0 || server.pendingWebSockets > 0) {
     if (Date.now() >= deadline) {
       forced = true;
       await server.stop(true);
