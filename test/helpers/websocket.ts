@@ -70,6 +70,7 @@ export interface WsUpstream {
  * code), /headers (sends the handshake's headers as JSON first), /reject
  * (403 instead of 101), /flood (sends `FLOOD_CHUNK` messages as fast as its
  * own buffer lets it, counting what it could queue), anything else echoes.
+ * /noproto (a 101 naming no subprotocol whatever was offered).
  * Offered subprotocols: picks the last one offered that it knows ("chat.v2", "chat.v1").
  */
 export function startWsUpstream(): WsUpstream & { flooded: () => number } {
@@ -88,7 +89,10 @@ export function startWsUpstream(): WsUpstream & { flooded: () => number } {
       if (url.pathname === "/reject") return new Response("no", { status: 403 });
       const offered = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((s) => s.trim());
       const known = ["chat.v2", "chat.v1"].find((p) => offered.includes(p));
-      const upgradeHeaders: Record<string, string> = known ? { "sec-websocket-protocol": known } : {};
+      const noproto = url.pathname === "/noproto";
+      const upgradeHeaders: Record<string, string> = known && !noproto ? { "sec-websocket-protocol": known } : {};
+      // Bun's upgrade would echo the first offer: /noproto answers without any, as a server that speaks none of them.
+      if (noproto) req.headers.delete("sec-websocket-protocol");
       if (srv.upgrade(req, { headers: upgradeHeaders, data: { path: url.pathname, headers } })) return;
       return new Response("not a websocket", { status: 400 });
     },

@@ -110,6 +110,9 @@ export class WebSocketTerminal implements Terminal {
     answer[env.server.request_id_header] = ctx.requestId;
     // The upstream chose one of the client's offers (RFC 6455 §4.2.2 item 5.4), or none: then the 101 names none.
     if (socket.protocol !== "") answer["sec-websocket-protocol"] = socket.protocol;
+    // Bun's upgrade would otherwise answer with the client's first offer, a choice the upstream never made.
+    // (Bun 1.4.5's client fails such an upstream handshake itself, "Missing client protocol": a guard for when it does not.)
+    else if (protocols.length > 0) headers.delete("sec-websocket-protocol");
     return { session, headers: answer };
   }
 
@@ -213,6 +216,8 @@ function connectOnce(url: string, headers: Record<string, string>, protocols: st
         // A refusal the client can act on (401, 403, 404) keeps its status; anything else is a bad gateway.
         const answer = status >= 400 && status < 500 ? status : 502;
         reject(new HandshakeFailure(status, new GatewayError("upstream_protocol", answer, `upstream refused the WebSocket handshake (${status})`, { source: "upstream" })));
+      } else if (/Missing client protocol/.test(message)) {
+        reject(new HandshakeFailure(502, new GatewayError("upstream_protocol", 502, "upstream chose none of the offered subprotocols", { source: "upstream" })));
       } else if (/connect|ECONNREFUSED|ENOTFOUND|EHOSTUNREACH|ENETUNREACH/i.test(message)) {
         reject(new HandshakeFailure(0, new GatewayError("upstream_unreachable", 502, "upstream unreachable", { source: "upstream", retryable: true, cause: message })));
       } else {
