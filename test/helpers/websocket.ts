@@ -13,6 +13,7 @@ export interface WsClient {
   /** The close event's code and reason. */
   closed: Promise<{ code: number; reason: string }>;
   pongs: Buffer[];
+  pings: Buffer[];
 }
 
 export function wsClient(url: string, opts: { protocols?: string[]; headers?: Record<string, string> } = {}): WsClient {
@@ -21,12 +22,14 @@ export function wsClient(url: string, opts: { protocols?: string[]; headers?: Re
   const queue: (string | Buffer)[] = [];
   const waiters: ((m: string | Buffer) => void)[] = [];
   const pongs: Buffer[] = [];
+  const pings: Buffer[] = [];
   ws.onmessage = (e) => {
     const w = waiters.shift();
     if (w) w(e.data as string | Buffer);
     else queue.push(e.data as string | Buffer);
   };
   ws.addEventListener("pong", (e: MessageEvent) => pongs.push(e.data as Buffer));
+  ws.addEventListener("ping", (e: MessageEvent) => pings.push(e.data as Buffer));
   const closed = new Promise<{ code: number; reason: string }>((resolve) => {
     ws.addEventListener("close", (e: CloseEvent) => resolve({ code: e.code, reason: e.reason }));
   });
@@ -40,6 +43,7 @@ export function wsClient(url: string, opts: { protocols?: string[]; headers?: Re
     opened,
     closed,
     pongs,
+    pings,
     next(ms = 3000) {
       const m = queue.shift();
       if (m !== undefined) return Promise.resolve(m);
@@ -70,6 +74,7 @@ export interface WsUpstream {
  * code), /headers (sends the handshake's headers as JSON first), /reject
  * (403 instead of 101), /flood (sends `FLOOD_CHUNK` messages as fast as its
  * own buffer lets it, counting what it could queue), anything else echoes.
+ * /sink (never reads), "ping-me" (pings the client with "from-upstream"), "die" (drops the connection without a close frame),
  * /noproto (a 101 naming no subprotocol whatever was offered).
  * Offered subprotocols: picks the last one offered that it knows ("chat.v2", "chat.v1").
  */
@@ -100,11 +105,17 @@ export function startWsUpstream(): WsUpstream & { flooded: () => number } {
       open(ws) {
         if (ws.data.path === "/headers") ws.send(JSON.stringify(ws.data.headers));
         if (ws.data.path === "/flood") flood(ws);
+        // Never reads what it is sent: TCP pushes back on the gateway.
+        if (ws.data.path === "/sink") ws.pause();
       },
       message(ws, m) {
         if (typeof m === "string" && m.startsWith("close:")) {
           const [, code, reason] = m.split(":");
           ws.close(Number(code), reason);
+          return;
+        }
+        if (m === "ping-me") {
+          ws.ping("from-upstream");
           return;
         }
         if (m === "die") {

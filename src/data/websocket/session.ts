@@ -20,6 +20,9 @@ type Message = string | Buffer;
  */
 export const CLOSE = { normal: 1000, goingAway: 1001, policy: 1008, tooBig: 1009, internal: 1011, tryLater: 1013, badGateway: 1014 } as const;
 
+/** How long a side closed by the gateway has to answer with its own close frame before its connection is cut. */
+const CLOSE_GRACE_MS = 2_000;
+
 /**
  * One relayed WebSocket: the client's socket (Bun's ServerWebSocket, set once
  * the upgrade opened) and the gateway's own socket to the upstream target
@@ -172,8 +175,17 @@ export class WsSession {
   closeBoth(clientCode: number, clientReason: string, upstreamCode: number, upstreamReason: string): void {
     if (this.closed) return;
     this.closed = true;
+    const ws = this.client;
+    // Read again, so each side's closing frame is seen (what comes before it is dropped).
+    if (ws !== null && ws.isPaused) ws.resume();
+    if (this.upstream.isPaused) this.upstream.resume();
     closeUpstream(this.upstream, upstreamCode, upstreamReason);
-    this.client?.close(clientCode, clientReason);
+    ws?.close(clientCode, clientReason);
+    // A side that does not read (the too-slow one) never answers the close: cut it after a grace period (RFC 6455 §7.1.1 lets the server close the TCP connection).
+    setTimeout(() => {
+      if (this.upstream.readyState !== WebSocket.CLOSED) this.upstream.terminate();
+      if (ws !== null && this.owner.has(this)) ws.terminate();
+    }, CLOSE_GRACE_MS).unref?.();
   }
 
   private clientTooSlow(): void {
