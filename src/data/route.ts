@@ -15,8 +15,6 @@ export interface Terminal {
   readonly kind: "proxy" | "aggregate" | "upgrade";
   /** The answer, or a rejection with a GatewayError (unreachable, timeout...). */
   run(ctx: RequestContext): Promise<Response>;
-  /** The snapshot it belongs to is retired (a reload): let go of what outlives requests (open WebSockets). */
-  dispose?(): void;
 }
 
 export type RequestHook = (ctx: RequestContext) => Response | undefined | Promise<Response | undefined>;

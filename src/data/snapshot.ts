@@ -90,7 +90,6 @@ export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, cl
       await Promise.all(kinds.map((f) => f.ready?.(setups.get(f), timeoutMs)));
     },
     dispose() {
-      for (const r of compiled) r.terminal.dispose?.();
       for (const f of kinds) f.dispose?.(setups.get(f));
     },
   };

@@ -11,6 +11,7 @@ import { createHandler, type ServeState } from "./handler.ts";
 import type { SharedBuffers } from "./shared.ts";
 import { compileSnapshot, type Snapshot } from "./snapshot.ts";
 import { websocketHandler, wsRegistry } from "./websocket/registry.ts";
+import { webSocketKey } from "./websocket/terminal.ts";
 import type { WsData } from "./websocket/session.ts";
 
 declare const self: Worker;
@@ -90,6 +91,9 @@ async function reload(msg: Extract<ToWorker, { type: "reload" }>): Promise<void>
     return;
   }
   state.snapshot = next;
+  const cfg = next.config;
+  const keep = new Set(cfg.routes.filter((r) => r.websocket).map((r) => webSocketKey(r, cfg.upstreams.find((u) => u.name === r.upstream))));
+  wsRegistry.closeChanged(keep, "gateway reloading");
   // Requests already running hold `old`; let the longest of them finish before its resources go.
   const longest = Math.max(5_000, ...old.config.upstreams.map((u) => u.timeouts.total || u.timeouts.read));
   setTimeout(() => old.dispose(), longest + 1_000).unref?.();

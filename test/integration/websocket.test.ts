@@ -284,10 +284,10 @@ describe("failures at the handshake", () => {
   });
 
   test("another WebSocket version: 426 naming version 13; a bad key: 400", async () => {
-    const v = await rawRequest(gw.port, "GET /ws/echo HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n", 2000);
+    const v = await rawRequest(gw.port, "GET /ws/echo HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 8\r\n\r\n", 2000);
     expect(v).toStartWith("HTTP/1.1 426");
     expect(v.toLowerCase()).toContain("sec-websocket-version: 13");
-    const k = await rawRequest(gw.port, "GET /ws/echo HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n", 2000);
+    const k = await rawRequest(gw.port, "GET /ws/echo HTTP/1.1\r\nHost: a\r\nUpgrade: websocket\r\nConnection: Upgrade, close\r\nSec-WebSocket-Key: short\r\nSec-WebSocket-Version: 13\r\n\r\n", 2000);
     expect(k).toStartWith("HTTP/1.1 400");
   });
 
@@ -391,6 +391,61 @@ describe("metrics", () => {
     b.ws.close();
     await b.closed;
     await until("condition", async () => (await scrape()) === 0, 3000);
+  });
+});
+
+describe("targets", () => {
+  test("a dead target is skipped: the handshake's connect failure is retried on the next target", async () => {
+    const dead = await freePort();
+    const own = await startGateway(`
+[server]
+listen = "127.0.0.1:0"
+access_log = false
+
+[[upstreams]]
+name = "pair"
+targets = [{ url = "http://127.0.0.1:${dead}" }, { url = "http://127.0.0.1:${up.port}" }]
+retries = 1
+
+[[routes]]
+name = "pair"
+path = "/*"
+upstream = "pair"
+websocket = true
+`);
+    try {
+      for (let i = 0; i < 4; i++) {
+        const c = wsClient(`${own.url.replace(/^http/, "ws")}/echo`);
+        await c.opened;
+        c.ws.send(`n${i}`);
+        expect(await c.next()).toBe(`n${i}`);
+        c.ws.close();
+        await c.closed;
+      }
+    } finally {
+      await own.stop();
+    }
+  });
+});
+
+describe("reload", () => {
+  test("SIGHUP: a session whose route is unchanged runs on; one whose route changed is closed with 1001", async () => {
+    const own = await startGateway(config(up.port));
+    try {
+      const base = own.url.replace(/^http/, "ws");
+      const kept = wsClient(`${base}/ws/echo`);
+      const changed = wsClient(`${base}/small/echo`);
+      await Promise.all([kept.opened, changed.opened]);
+      own.writeConfig(config(up.port).replace('websocket = { max_message_size = "1KB", idle_timeout = "1s" }', 'websocket = { max_message_size = "2KB", idle_timeout = "1s" }'));
+      own.signal("SIGHUP");
+      expect(await changed.closed).toEqual({ code: 1001, reason: "gateway reloading" });
+      kept.ws.send("after reload");
+      expect(await kept.next()).toBe("after reload");
+      kept.ws.close();
+      await kept.closed;
+    } finally {
+      await own.stop();
+    }
   });
 });
 

@@ -11,7 +11,7 @@ export class WsRegistry {
   readonly all = new Set<WsSession>();
   private timer: ReturnType<typeof setInterval> | null = null;
 
-  /** A set for one terminal's sessions that also registers them here. */
+  /** An open session (its client socket opened). */
   track(session: WsSession): void {
     this.all.add(session);
     if (this.timer === null) {
@@ -21,17 +21,24 @@ export class WsRegistry {
     }
   }
 
-  untrack(session: WsSession): void {
-    this.all.delete(session);
+  /** The session ended; false when it was not (or no longer) tracked. */
+  untrack(session: WsSession): boolean {
+    if (!this.all.delete(session)) return false;
     if (this.all.size === 0 && this.timer !== null) {
       clearInterval(this.timer);
       this.timer = null;
     }
+    return true;
   }
 
   private tick(): void {
     const now = performance.now();
     for (const s of this.all) s.tick(now);
+  }
+
+  /** A reload: sessions whose route or upstream changed (or went) are closed with 1001; the others run on. */
+  closeChanged(keep: ReadonlySet<string>, reason: string): void {
+    for (const s of this.all) if (!keep.has(s.key)) s.closeBoth(CLOSE.goingAway, reason, CLOSE.goingAway, reason);
   }
 
   /** SIGTERM drain: every session gets a close frame (1001) on both sides. */

@@ -61,8 +61,8 @@ export class WsSession {
     early: Message[],
     readonly cfg: WebSocketConfig,
     private readonly gauge: BoundGauge,
-    /** The terminal's open sessions (closed when its snapshot is retired). */
-    private readonly owner: Set<WsSession>,
+    /** Its route's and upstream's config (terminal.ts webSocketKey): a reload changing it closes the session. */
+    readonly key: string,
     private readonly registry: WsRegistry,
   ) {
     this.early = early;
@@ -77,7 +77,6 @@ export class WsSession {
   /** The client's socket is open: flush what the upstream sent meanwhile and start relaying. */
   open(ws: ClientSocket): void {
     this.client = ws;
-    this.owner.add(this);
     this.registry.track(this);
     this.gauge.inc(1);
     if (this.closed) {
@@ -184,7 +183,7 @@ export class WsSession {
     // A side that does not read (the too-slow one) never answers the close: cut it after a grace period (RFC 6455 §7.1.1 lets the server close the TCP connection).
     setTimeout(() => {
       if (this.upstream.readyState !== WebSocket.CLOSED) this.upstream.terminate();
-      if (ws !== null && this.owner.has(this)) ws.terminate();
+      if (ws !== null && this.registry.all.has(this)) ws.terminate();
     }, CLOSE_GRACE_MS).unref?.();
   }
 
@@ -216,8 +215,7 @@ export class WsSession {
 
   /** The client's socket is gone: account for it once. */
   private finish(): void {
-    if (!this.owner.delete(this)) return;
-    this.registry.untrack(this);
+    if (!this.registry.untrack(this)) return;
     this.gauge.inc(-1);
     const end = this.onEnd;
     this.onEnd = null;

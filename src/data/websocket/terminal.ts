@@ -1,4 +1,4 @@
-import type { RouteConfig } from "../../config/types.ts";
+import type { RouteConfig, UpstreamConfig } from "../../config/types.ts";
 import type { WebSocketConfig } from "../../config/normalize-websocket.ts";
 import { clientClosed, GatewayError } from "../../errors.ts";
 import { metricsRegistry, type BoundGauge } from "../../metrics/registry.ts";
@@ -41,8 +41,8 @@ export class WebSocketTerminal implements Terminal {
   readonly kind = "upgrade";
   private readonly cfg: WebSocketConfig;
   private readonly gauge: BoundGauge;
-  /** Open sessions started on this terminal's snapshot: closed with 1001 when it is retired (reload). */
-  private readonly sessions = new Set<WsSession>();
+  /** Sessions started here survive a reload that leaves this key alone (webSocketKey). */
+  private readonly key: string;
 
   constructor(
     private readonly env: ProxyEnv,
@@ -51,6 +51,7 @@ export class WebSocketTerminal implements Terminal {
     private readonly hooks: readonly UpstreamHook[],
   ) {
     this.cfg = route.websocket!;
+    this.key = webSocketKey(route, binding.config);
     this.gauge = metricsRegistry()
       .gauge("gateway_websocket_connections", "Open WebSocket connections relayed, per route", ["route"])
       .labels([route.name]);
@@ -103,7 +104,7 @@ export class WebSocketTerminal implements Terminal {
     const target = `${path.charCodeAt(0) === 47 ? path : `/${path}`}${query}`;
 
     const { socket, early } = await this.open(ctx, out, protocols, target);
-    const session = new WsSession(socket, early, this.cfg, this.gauge, this.sessions, wsRegistry);
+    const session = new WsSession(socket, early, this.cfg, this.gauge, this.key, wsRegistry);
     const answer: Record<string, string> = {};
     if (ctx.responseHeaders !== null) for (const [k, v] of ctx.responseHeaders) answer[k] = v;
     ctx.responseHeaders = null;
@@ -166,9 +167,15 @@ export class WebSocketTerminal implements Terminal {
     }
   }
 
-  dispose(): void {
-    for (const s of this.sessions) s.closeBoth(CLOSE.goingAway, "gateway reloading", CLOSE.goingAway, "gateway reloading");
-  }
+}
+
+/**
+ * What a relayed session depends on: its route's config and its upstream's.
+ * A reload that changes neither leaves the session running; otherwise it is
+ * closed with 1001 (worker.ts), and the client reconnects through the new config.
+ */
+export function webSocketKey(route: RouteConfig, upstream: UpstreamConfig | undefined): string {
+  return JSON.stringify([route, upstream ?? null]);
 }
 
 /** Why a handshake with the upstream failed; status 0: connect failure, -1: timeout, else the upstream's non-101 status. */
