@@ -48,8 +48,9 @@ export class WsSession {
   /** Upstream messages that came before the client's socket opened; null once it did. */
   private early: Message[] | null;
   private closed = false;
-  /** Last message, ping or pong in either direction (performance.now()). */
-  lastActive = performance.now();
+  /** When tick() last saw traffic (performance.now()); `active` marks traffic since, so a message costs a store, not a clock read. */
+  private lastActive = performance.now();
+  private active = false;
   /** Since when a queue has been over max_buffer (0: not over), per direction. */
   private clientSlowSince = 0;
   private upstreamSlowSince = 0;
@@ -92,7 +93,7 @@ export class WsSession {
 
   fromClient(message: Message): void {
     if (this.closed) return;
-    this.lastActive = performance.now();
+    this.active = true;
     if (tooBig(message, this.cfg.max_message_size)) return this.closeBoth(CLOSE.tooBig, "message too big", CLOSE.tooBig, "message too big");
     const up = this.upstream;
     up.send(message);
@@ -107,7 +108,7 @@ export class WsSession {
 
   private fromUpstream(message: Message): void {
     if (this.closed) return;
-    this.lastActive = performance.now();
+    this.active = true;
     if (this.early !== null) {
       this.early.push(message);
       return;
@@ -118,8 +119,10 @@ export class WsSession {
   private toClient(message: Message): void {
     if (tooBig(message, this.cfg.max_message_size)) return this.closeBoth(CLOSE.tooBig, "message too big", CLOSE.tooBig, "message too big");
     const ws = this.client!;
-    // 0: Bun dropped it (past its backpressureLimit): never lose a message silently.
-    if (ws.send(message) === 0) return this.clientTooSlow();
+    // > 0: written out; -1: queued behind backpressure; 0: Bun dropped it (past its backpressureLimit): never lose a message silently.
+    const sent = ws.send(message);
+    if (sent > 0) return;
+    if (sent === 0) return this.clientTooSlow();
     const queued = ws.getBufferedAmount();
     if (queued > this.cfg.max_buffer) {
       if (queued > this.hardBound) return this.clientTooSlow();
@@ -139,7 +142,7 @@ export class WsSession {
 
   pingFromClient(data: Buffer, ping: boolean): void {
     if (this.closed) return;
-    this.lastActive = performance.now();
+    this.active = true;
     // Bun answered the ping itself; the upstream sees it too (its pong comes back unsolicited, RFC 6455 §5.5.3).
     if (ping) this.upstream.ping(data);
     else this.upstream.pong(data);
@@ -147,7 +150,7 @@ export class WsSession {
 
   private pingFromUpstream(data: Buffer, ping: boolean): void {
     if (this.closed || this.client === null) return;
-    this.lastActive = performance.now();
+    this.active = true;
     if (ping) this.client.ping(data);
     else this.client.pong(data);
   }
@@ -210,7 +213,10 @@ export class WsSession {
       this.drained();
       if (this.clientSlowSince !== 0 && now - this.clientSlowSince > cfg.drain_timeout) return this.clientTooSlow();
     }
-    if (cfg.idle_timeout > 0 && now - this.lastActive > cfg.idle_timeout) this.closeBoth(CLOSE.goingAway, "idle timeout", CLOSE.goingAway, "idle timeout");
+    if (this.active) {
+      this.active = false;
+      this.lastActive = now;
+    } else if (cfg.idle_timeout > 0 && now - this.lastActive > cfg.idle_timeout) this.closeBoth(CLOSE.goingAway, "idle timeout", CLOSE.goingAway, "idle timeout");
   }
 
   /** The client's socket is gone: account for it once. */
