@@ -59,6 +59,14 @@ rate_limits = [{ algorithm = "fixed_window", limit = 2, window = "1m", key = "ip
 websocket = true
 
 [[routes]]
+name = "single"
+path = "/single/*"
+upstream = "ws"
+strip_prefix = "/single"
+rate_limits = [{ algorithm = "concurrency", limit = 1, key = "global" }]
+websocket = true
+
+[[routes]]
 name = "small"
 path = "/small/*"
 upstream = "ws"
@@ -209,6 +217,19 @@ describe("close codes", () => {
   });
 });
 
+describe("a client that vanishes", () => {
+  test("no close frame from the client (1006): the upstream gets 1001", async () => {
+    const before = up.closes.length;
+    const sock: Socket = netConnect(gw.port, "127.0.0.1");
+    await new Promise<void>((resolve) => sock.once("connect", () => resolve()));
+    sock.write(`GET /ws/echo HTTP/1.1\r\nHost: 127.0.0.1\r\n${HANDSHAKE}\r\n`);
+    await new Promise<void>((resolve) => sock.once("data", () => resolve()));
+    sock.destroy();
+    await until("the upstream's close", () => up.closes.length > before, 3000);
+    expect(up.closes.at(-1)).toEqual({ code: 1001, reason: "client went away" });
+  });
+});
+
 describe("subprotocols (Sec-WebSocket-Protocol)", () => {
   test("the client's offer goes upstream; the upstream's choice comes back", async () => {
     const c = wsClient(`${wsBase}/ws/echo`, { protocols: ["chat.v1", "chat.v2"] });
@@ -262,6 +283,17 @@ describe("the handshake passes the route's policies first", () => {
     expect([first.status, second.status, third.status]).toEqual([101, 101, 429]);
     expect(first.head.toLowerCase()).toMatch(/ratelimit/);
     expect(third.head.toLowerCase()).toContain("retry-after");
+  });
+});
+
+describe("concurrency", () => {
+  test("a concurrency limit holds its slot for the session: a second WebSocket gets 429 until the first closes", async () => {
+    const a = wsClient(`${wsBase}/single/echo`);
+    await a.opened;
+    expect((await rawHandshake("/single/echo")).status).toBe(429);
+    a.ws.close();
+    await a.closed;
+    await until("the slot is released", async () => (await rawHandshake("/single/echo")).status === 101, 3000);
   });
 });
 
@@ -391,6 +423,9 @@ describe("metrics", () => {
     b.ws.close();
     await b.closed;
     await until("condition", async () => (await scrape()) === 0, 3000);
+    // The handshakes themselves are requests answered 101.
+    const fams = parsePrometheus(await (await fetch(gw.metricsUrl!)).text());
+    expect(valueOf(fams, "gateway_requests_total", { route: "live", code: "101" })).toBeGreaterThanOrEqual(2);
   });
 });
 
