@@ -78,7 +78,7 @@ export interface WsUpstream {
  * /noproto (a 101 naming no subprotocol whatever was offered).
  * Offered subprotocols: picks the last one offered that it knows ("chat.v2", "chat.v1").
  */
-export function startWsUpstream(): WsUpstream & { flooded: () => number } {
+export function startWsUpstream(opts: { tls?: { cert: string; key: string } } = {}): WsUpstream & { flooded: () => number } {
   const handshakes: Record<string, string>[] = [];
   const closes: { code: number; reason: string }[] = [];
   const pings: Buffer[] = [];
@@ -87,6 +87,7 @@ export function startWsUpstream(): WsUpstream & { flooded: () => number } {
   const server = Bun.serve<Data>({
     port: 0,
     hostname: "127.0.0.1",
+    tls: opts.tls,
     fetch(req, srv) {
       const url = new URL(req.url);
       const headers = Object.fromEntries(req.headers) as Record<string, string>;

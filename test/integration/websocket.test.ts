@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { connect as netConnect, type Socket } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { rawRequest, startGateway, type GatewayProcess } from "../helpers/gateway.ts";
 import { freePort } from "../helpers/ports.ts";
 import { parsePrometheus, valueOf } from "../helpers/prometheus.ts";
@@ -459,6 +462,52 @@ websocket = true
       }
     } finally {
       await own.stop();
+    }
+  });
+});
+
+describe("https targets", () => {
+  test("an https target is reached over wss, its certificate checked (here against NODE_EXTRA_CA_CERTS)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ws-tls-"));
+    const r = Bun.spawnSync([
+      "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+      "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+      "-keyout", join(dir, "key.pem"), "-out", join(dir, "cert.pem"),
+    ]);
+    expect(r.exitCode).toBe(0);
+    const secure = startWsUpstream({ tls: { cert: readFileSync(join(dir, "cert.pem"), "utf8"), key: readFileSync(join(dir, "key.pem"), "utf8") } });
+    const toml = `
+[server]
+listen = "127.0.0.1:0"
+access_log = false
+
+[[upstreams]]
+name = "tls"
+targets = [{ url = "https://127.0.0.1:${secure.port}" }]
+
+[[routes]]
+name = "tls"
+path = "/*"
+upstream = "tls"
+websocket = true
+`;
+    const trusted = await startGateway(toml, { env: { NODE_EXTRA_CA_CERTS: join(dir, "cert.pem") } });
+    const untrusted = await startGateway(toml);
+    try {
+      const c = wsClient(`${trusted.url.replace(/^http/, "ws")}/echo`);
+      await c.opened;
+      c.ws.send("over tls");
+      expect(await c.next()).toBe("over tls");
+      c.ws.close();
+      await c.closed;
+      // Without the CA the certificate is refused: a bad gateway, not an unchecked connection.
+      const res = await fetch(`${untrusted.url}/echo`, { headers: { upgrade: "websocket", connection: "Upgrade", "sec-websocket-key": "dGhlIHNhbXBsZSBub25jZQ==", "sec-websocket-version": "13" } });
+      expect(res.status).toBe(502);
+    } finally {
+      await trusted.stop();
+      await untrusted.stop();
+      secure.stop();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -142,7 +142,9 @@ export class WebSocketTerminal implements Terminal {
       up.runtime.onStart(i);
       const sent = performance.now();
       try {
-        const opened = await connectOnce(url, fields, protocols, timeout);
+        // A discovered address still presents its host name for SNI and the certificate check (as the pool does).
+        const serverName = t.protocol === "https:" && t.hostname !== undefined ? t.hostname : null;
+        const opened = await connectOnce(url, fields, protocols, timeout, serverName);
         const took = performance.now() - sent;
         ctx.upstreamMs += took;
         // The handshake is the request the balancer and breaker judge; the relayed session is not.
@@ -188,10 +190,18 @@ class HandshakeFailure extends Error {
   }
 }
 
-function connectOnce(url: string, headers: Record<string, string>, protocols: string[], timeoutMs: number): Promise<{ socket: WebSocket; early: (string | Buffer)[] }> {
+function connectOnce(
+  url: string,
+  headers: Record<string, string>,
+  protocols: string[],
+  timeoutMs: number,
+  serverName: string | null,
+): Promise<{ socket: WebSocket; early: (string | Buffer)[] }> {
   return new Promise((resolve, reject) => {
     const early: (string | Buffer)[] = [];
-    const ws = new WebSocket(url, { headers, protocols, perMessageDeflate: false } as Bun.WebSocketOptions);
+    const opts: Bun.WebSocketOptions = { headers, protocols, perMessageDeflate: false };
+    if (serverName !== null) opts.tls = { serverName };
+    const ws = new WebSocket(url, opts);
     ws.binaryType = "nodebuffer";
     let message = "";
     let settled = false;
