@@ -74,7 +74,7 @@ export interface WsUpstream {
  * code), /headers (sends the handshake's headers as JSON first), /reject
  * (403 instead of 101), /flood (sends `FLOOD_CHUNK` messages as fast as its
  * own buffer lets it, counting what it could queue), anything else echoes.
- * /sink (never reads), "ping-me" (pings the client with "from-upstream"), "die" (drops the connection without a close frame),
+ * /bye (sends "last words" and closes with 4002 at once), /sink (never reads), "ping-me" (pings the client with "from-upstream"), "die" (drops the connection without a close frame),
  * /noproto (a 101 naming no subprotocol whatever was offered).
  * Offered subprotocols: picks the last one offered that it knows ("chat.v2", "chat.v1").
  */
@@ -105,6 +105,10 @@ export function startWsUpstream(opts: { tls?: { cert: string; key: string } } = 
     websocket: {
       open(ws) {
         if (ws.data.path === "/headers") ws.send(JSON.stringify(ws.data.headers));
+        if (ws.data.path === "/bye") {
+          ws.send("last words");
+          ws.close(4002, "gone");
+        }
         if (ws.data.path === "/flood") flood(ws);
         // Never reads what it is sent: TCP pushes back on the gateway.
         if (ws.data.path === "/sink") ws.pause();

@@ -208,6 +208,12 @@ describe("close codes", () => {
     c.ws.close();
   });
 
+  test("an upstream that speaks and closes at once, before the client's socket is open: both reach the client", async () => {
+    const c = wsClient(`${wsBase}/ws/bye`);
+    expect(await c.next()).toBe("last words");
+    expect(await c.closed).toEqual({ code: 4002, reason: "gone" });
+  });
+
   test("an upstream that dies mid-connection: the client gets 1014 (bad gateway)", async () => {
     const c = wsClient(`${wsBase}/ws/echo`);
     await c.opened;

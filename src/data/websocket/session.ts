@@ -47,6 +47,8 @@ export class WsSession {
   client: ClientSocket | null = null;
   /** Upstream messages that came before the client's socket opened; null once it did. */
   private early: Message[] | null;
+  /** The upstream's close, when it came before the client's socket opened. */
+  private pendingClose: { code: number; reason: string } | null = null;
   private closed = false;
   /** When tick() last saw traffic (performance.now()); `active` marks traffic since, so a message costs a store, not a clock read. */
   private lastActive = performance.now();
@@ -80,14 +82,16 @@ export class WsSession {
     this.client = ws;
     this.registry.track(this);
     this.gauge.inc(1);
-    if (this.closed) {
-      // The upstream went away between its open and ours.
-      ws.close(CLOSE.badGateway, "upstream closed");
-      return;
-    }
     const early = this.early!;
     this.early = null;
     for (const m of early) this.toClient(m);
+    const pending = this.pendingClose;
+    if (pending !== null) {
+      // The upstream said what it had to say and closed before the client's socket opened: relay both.
+      this.pendingClose = null;
+      closeClient(ws, pending.code, pending.reason);
+      return;
+    }
     this.upstream.resume();
   }
 
@@ -159,6 +163,8 @@ export class WsSession {
   clientClosed(code: number, reason: string): void {
     if (this.closed) return this.finish();
     this.closed = true;
+    // Read again, so the upstream's closing frame is seen.
+    if (this.upstream.isPaused) this.upstream.resume();
     closeUpstream(this.upstream, code === 1005 || code === 1006 ? CLOSE.goingAway : code, code === 1006 ? "client went away" : reason);
     this.finish();
   }
@@ -167,10 +173,14 @@ export class WsSession {
     if (this.closed) return;
     this.closed = true;
     const ws = this.client;
-    if (ws === null) return; // open() tells the client
-    // 1006: the upstream's connection ended without a close frame (it died): 1014 bad gateway.
-    if (code === 1006) ws.close(CLOSE.badGateway, "upstream connection lost");
-    else ws.close(code === 1005 ? 0 : code, reason);
+    if (ws === null) {
+      // open() relays it after what the upstream sent before.
+      this.pendingClose = { code, reason };
+      return;
+    }
+    // Read again, so the client's closing frame is seen.
+    if (ws.isPaused) ws.resume();
+    closeClient(ws, code, reason);
   }
 
   /** The gateway ends the session: drain, reload, idle timeout, a side too slow, a message too big. */
@@ -233,6 +243,12 @@ export class WsSession {
     this.closed = true;
     closeUpstream(this.upstream, CLOSE.goingAway, "client upgrade failed");
   }
+}
+
+/** The upstream's close towards the client: 1006 (it ended without a close frame, it died) becomes 1014 bad gateway; 1005 a close without code. */
+function closeClient(ws: ClientSocket, code: number, reason: string): void {
+  if (code === 1006) ws.close(CLOSE.badGateway, "upstream connection lost");
+  else ws.close(code === 1005 ? 0 : code, reason);
 }
 
 /** Codes a client endpoint may send (Bun's WebSocket.close throws on the others). */
