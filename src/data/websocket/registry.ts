@@ -1,13 +1,13 @@
 import type { WebSocketHandler } from "bun";
 import { BUN_MAX_MESSAGE } from "../../config/normalize-websocket.ts";
-import { CLOSE, type WsData, type WsSession } from "./session.ts";
+import { CLOSE, type SessionTracker, type WsData, type WsSession } from "./session.ts";
 
 /**
  * Every open relayed WebSocket of this worker, whatever snapshot it started
  * on: one timer looks after them all (resuming a client paused for a slow
  * upstream, drain and idle timeouts), and a drain closes them all with 1001.
  */
-export class WsRegistry {
+export class WsRegistry implements SessionTracker {
   readonly all = new Set<WsSession>();
   private timer: ReturnType<typeof setInterval> | null = null;
 

@@ -1,7 +1,6 @@
 import type { ServerWebSocket } from "bun";
 import type { WebSocketConfig } from "../../config/normalize-websocket.ts";
 import type { BoundGauge } from "../../metrics/registry.ts";
-import type { WsRegistry } from "./registry.ts";
 
 /** What Bun keeps on each upgraded client socket (ServerWebSocket.data). */
 export interface WsData {
@@ -19,6 +18,14 @@ type Message = string | Buffer;
  * without a close frame).
  */
 export const CLOSE = { normal: 1000, goingAway: 1001, policy: 1008, tooBig: 1009, internal: 1011, tryLater: 1013, badGateway: 1014 } as const;
+
+/** Where open sessions are kept (registry.ts; declared here so the two modules do not import each other). */
+export interface SessionTracker {
+  readonly all: ReadonlySet<WsSession>;
+  track(session: WsSession): void;
+  /** False when the session was not (or no longer) tracked. */
+  untrack(session: WsSession): boolean;
+}
 
 /** How long a side closed by the gateway has to answer with its own close frame before its connection is cut. */
 const CLOSE_GRACE_MS = 2_000;
@@ -66,7 +73,7 @@ export class WsSession {
     private readonly gauge: BoundGauge,
     /** Its route's and upstream's config (terminal.ts webSocketKey): a reload changing it closes the session. */
     readonly key: string,
-    private readonly registry: WsRegistry,
+    private readonly registry: SessionTracker,
   ) {
     this.early = early;
     this.hardBound = 2 * cfg.max_buffer + cfg.max_message_size;
