@@ -10,6 +10,7 @@ import { ClientRegistry } from "../src/data/clients.ts";
 import { createHandler, type ServeState } from "../src/data/handler.ts";
 import { allocateShared } from "../src/data/shared.ts";
 import { compileSnapshot } from "../src/data/snapshot.ts";
+import { websocketHandler } from "../src/data/websocket/registry.ts";
 
 const config = await loadConfig(process.argv[2] ?? "config.toml");
 const snapshot = compileSnapshot(config, allocateShared(config, null), new ClientRegistry());
@@ -18,6 +19,7 @@ const state: ServeState = {
   draining: false,
   log: config.server.access_log ? new AccessLog() : null,
 };
-const server = Bun.serve({ hostname: config.server.host, port: config.server.port, fetch: createHandler(state) });
+const server = Bun.serve({ hostname: config.server.host, port: config.server.port, fetch: createHandler(state), websocket: websocketHandler });
+state.server = server;
 console.error(`profiling data plane on ${server.url}`);
 process.on("SIGINT", () => process.exit(0));

@@ -82,7 +82,7 @@ const server = { requestIP: () => ({ address: "127.0.0.1", family: "IPv4", port:
 const headers = { host: "127.0.0.1:8080", "user-agent": "wrk/4.2", accept: "*/*", "x-tenant": "acme", "accept-encoding": "gzip" };
 const call = (h: ReturnType<typeof handlerFor>) => async () => {
   const res = await h(new Request("http://127.0.0.1:8080/api/bench", { headers }), server);
-  await res.arrayBuffer();
+  await res!.arrayBuffer();
 };
 
 summary(() => {

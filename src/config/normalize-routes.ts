@@ -21,6 +21,7 @@ import { RECIPE } from "../policies/index.ts";
 import { conditionsKey } from "../router/conditions.ts";
 import { normalizeAggregate } from "./normalize-aggregate.ts";
 import { normalizeMatch } from "./normalize-match.ts";
+import { normalizeWebSocket } from "./normalize-websocket.ts";
 import { normalizeBudget } from "../bench/config.ts";
 
 export function normalizeRoutes(
@@ -73,6 +74,7 @@ function normalizeRoute(ctx: NormalizeContext, raw: Loose<RawRoute>, path: KeyPa
     timeout: readDuration(ctx, raw.timeout, at("timeout"), 0),
     ...normalizeMatch(ctx, raw as Record<string, unknown>, path),
     ...normalizeAggregate(ctx, raw as Record<string, unknown>, path, refs),
+    ...normalizeWebSocket(ctx, raw as Record<string, unknown>, path),
     budget: normalizeBudget(raw.budget as Record<string, unknown> | undefined),
   };
   // Each policy of the recipe normalizes its own keys.

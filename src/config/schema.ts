@@ -19,6 +19,7 @@ import { BenchSchema, BudgetSchema } from "../bench/config.ts";
 import { FACTORIES, RECIPE } from "../policies/index.ts";
 import { BALANCER_NAMES } from "../upstream/balancers/names.ts";
 import { AGGREGATE_ROUTE_KEYS } from "./normalize-aggregate.ts";
+import { WEBSOCKET_ROUTE_KEYS } from "./normalize-websocket.ts";
 import { MATCH_ROUTE_KEYS } from "./normalize-match.ts";
 import {
   Bool,
@@ -151,7 +152,7 @@ export const BASE_ROUTE_KEYS = {
   budget: opt(BudgetSchema),
 };
 
-const ROUTE_TAIL_KEYS = { timeout: opt(Duration), ...AGGREGATE_ROUTE_KEYS };
+const ROUTE_TAIL_KEYS = { timeout: opt(Duration), ...AGGREGATE_ROUTE_KEYS, ...WEBSOCKET_ROUTE_KEYS };
 
 export const RouteSchema = table(
   // timeout last: problems are reported in key order, and it used to come after the policies' keys.

@@ -20,6 +20,7 @@ import type { MetricsConfig } from "../policies/metrics/config.ts";
 import type { TracingConfig } from "../policies/tracing/config.ts";
 import type { TransformRouteConfig } from "../policies/transform/config.ts";
 import type { AggregateRouteConfig } from "./normalize-aggregate.ts";
+import type { WebSocketRouteConfig } from "./normalize-websocket.ts";
 import type { MatchRouteConfig } from "./normalize-match.ts";
 import type { BenchConfig, Budget } from "../bench/config.ts";
 import type { RateLimitConfig } from "../limits/config.ts";
@@ -173,7 +174,7 @@ export interface UpstreamConfig {
  */
 export interface RouteConfig
   extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig, IpFilterRouteConfig, CorsRouteConfig, CompressionRouteConfig, PluginsRouteConfig,
-    TransformRouteConfig, MatchRouteConfig, AggregateRouteConfig {
+    TransformRouteConfig, MatchRouteConfig, AggregateRouteConfig, WebSocketRouteConfig {
   name: string;
   /** Host names this route answers for; empty = any. "*.example.com" matches one label. */
   hosts: string[];

@@ -1,5 +1,5 @@
 import type { Server } from "bun";
-import { clientClosed, type GatewayError } from "../errors.ts";
+import { clientClosed, GatewayError } from "../errors.ts";
 import type { AccessEntry, RequestContext } from "../policies/context.ts";
 import { errorResponse, jsonError, toGatewayError } from "../policies/respond.ts";
 import { knownBody, noteBody } from "../policies/types.ts";
@@ -9,12 +9,16 @@ import { httpDate } from "./proxy/headers.ts";
 import { CLOSE, hostProblem } from "./request-checks.ts";
 import { pickVariant, type Chain, type CompiledRoute } from "./route.ts";
 import type { Snapshot } from "./snapshot.ts";
+import type { WsData } from "./websocket/session.ts";
+import type { PendingUpgrade, WebSocketTerminal } from "./websocket/terminal.ts";
 
 /** Mutable per-worker state the handler reads on every request. */
 export interface ServeState {
   snapshot: Snapshot;
   draining: boolean;
   log: AccessLog | null;
+  /** The worker's server, for WebSocket upgrades (websocket routes); absent in in-process handler tests. */
+  server?: Server<WsData> | null;
 }
 
 /**
@@ -29,7 +33,7 @@ export interface ServeState {
  * terminal's.
  */
 export function createHandler(state: ServeState) {
-  return function handle(req: Request, server: Server<undefined>): Response | Promise<Response> {
+  return function handle(req: Request, server: Server<any>): Response | Promise<Response | undefined> | undefined {
     const snap = state.snapshot;
     const ctx = accept(req, server, snap.config.server.request_id_header, snap.trustedProxies);
     // The pre-route stage: every request passes it, before routing.
@@ -55,7 +59,7 @@ async function preRouteAsync(
   ctx: RequestContext,
   at: number,
   pending: Promise<Response | undefined>,
-): Promise<Response> {
+): Promise<Response | undefined> {
   const pre = snap.preRoute;
   let k = at;
   try {
@@ -72,7 +76,7 @@ async function preRouteAsync(
 }
 
 /** The gateway's own checks, the liveness answer, routing, then the route. */
-function dispatch(state: ServeState, snap: Snapshot, ctx: RequestContext): Response | Promise<Response> {
+function dispatch(state: ServeState, snap: Snapshot, ctx: RequestContext): Response | Promise<Response | undefined> {
   const cfg = snap.config.server;
   const unrouted = snap.unrouted;
   const pre = unrouted.policies.length;
@@ -121,7 +125,7 @@ function dispatch(state: ServeState, snap: Snapshot, ctx: RequestContext): Respo
 }
 
 /** The route's request hooks in order; the first Response answers; then the terminal. */
-function run(state: ServeState, ctx: RequestContext, route: CompiledRoute): Response | Promise<Response> {
+function run(state: ServeState, ctx: RequestContext, route: CompiledRoute): Response | Promise<Response | undefined> {
   const chain = route.chain;
   const hooks = chain.request;
   for (let k = 0; k < hooks.length; k++) {
@@ -144,7 +148,7 @@ async function continueAsync(
   route: CompiledRoute,
   at: number,
   pending: Promise<Response | undefined>,
-): Promise<Response> {
+): Promise<Response | undefined> {
   const chain = route.chain;
   const hooks = chain.request;
   let k = at;
@@ -161,13 +165,36 @@ async function continueAsync(
   return terminal(state, ctx, route);
 }
 
-function terminal(state: ServeState, ctx: RequestContext, route: CompiledRoute): Promise<Response> {
+function terminal(state: ServeState, ctx: RequestContext, route: CompiledRoute): Promise<Response | undefined> {
   const chain = route.chain;
   const end = chain.policies.length;
+  if (route.terminal.kind === "upgrade") {
+    return (route.terminal as WebSocketTerminal).connect(ctx).then(
+      (pending) => upgrade(state, ctx, chain, pending),
+      (e) => answer(state, ctx, chain, end, null, e),
+    );
+  }
   return route.terminal.run(ctx).then(
     (res) => answer(state, ctx, chain, end, res, null),
     (e) => answer(state, ctx, chain, end, null, e),
   );
+}
+
+/**
+ * A WebSocket route whose upstream socket is open: upgrade the client
+ * (Bun answers 101 with `pending.headers`) and log the exchange as 101.
+ * The route's cleanups (a concurrency slot) are held until the session ends:
+ * a concurrency limit on a WebSocket route bounds its open connections.
+ */
+function upgrade(state: ServeState, ctx: RequestContext, chain: Chain, pending: PendingUpgrade): Response | Promise<Response> | undefined {
+  const server = state.server;
+  if (server && server.upgrade(ctx.req, { headers: pending.headers, data: { session: pending.session } })) {
+    if (ctx.cleanups !== null) pending.session.onEnd = () => runCleanups(ctx);
+    logExchange(state, ctx, chain, chain.policies.length, 101, null, true);
+    return undefined;
+  }
+  pending.session.abort();
+  return answer(state, ctx, chain, chain.policies.length, null, new GatewayError("bad_request", 400, "WebSocket upgrade failed"));
 }
 
 /**
@@ -320,6 +347,12 @@ function complete(
   if (ctx.method === "HEAD" && !res.headers.has("date")) setHeader(res, "date", httpDate());
   // A body in hand (bytes, an error, a policy's answer) is the end of the exchange; a streamed one ends with its last byte.
   if (ctx.cleanups !== null) res = ctx.streamedBody ? releaseWhenDone(ctx, res) : (runCleanups(ctx), res);
+  logExchange(state, ctx, chain, reached, res.status, failure, accessLog);
+  return res;
+}
+
+/** Log hooks and the access-log line of an exchange that ended with `status`. */
+function logExchange(state: ServeState, ctx: RequestContext, chain: Chain, reached: number, status: number, failure: GatewayError | null, accessLog: boolean): void {
   const lh = chain.log;
   const log = accessLog ? state.log : null;
   if (log !== null || lh.length !== 0) {
@@ -327,7 +360,7 @@ function complete(
       request_id: ctx.requestId,
       method: ctx.method,
       path: ctx.path.length > 2048 ? ctx.path.slice(0, 2048) : ctx.path,
-      status: res.status,
+      status,
       duration_ms: performance.now() - ctx.start,
       client_ip: ctx.clientIp,
       route: ctx.route === null ? null : ctx.route.name,
@@ -347,7 +380,6 @@ function complete(
     }
     log?.log(entry);
   }
-  return res;
 }
 
 /** Response.error() and friends have immutable headers: an answer we cannot stamp still goes out. */

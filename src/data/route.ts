@@ -8,7 +8,8 @@ import { queryValue } from "../transform/index.ts";
 /**
  * The last step of a route: it produces the answer once every request hook
  * has let the request through. `proxy` forwards to one upstream
- * (src/data/proxy/); `aggregate` and `upgrade` come later.
+ * (src/data/proxy/); `aggregate` fans out (src/data/aggregate/); `upgrade`
+ * relays a WebSocket (src/data/websocket/: the handler upgrades the client).
  */
 export interface Terminal {
   readonly kind: "proxy" | "aggregate" | "upgrade";

@@ -11,6 +11,7 @@ import { AggregateTerminal } from "./aggregate/terminal.ts";
 import type { ClientRegistry } from "./clients.ts";
 import type { UpstreamBinding } from "./proxy/forward.ts";
 import { ProxyTerminal, proxyEnv } from "./proxy/terminal.ts";
+import { WebSocketTerminal } from "./websocket/terminal.ts";
 import { compileChain, preRouteHooks, type Chain, type CompiledRoute, type RequestHook } from "./route.ts";
 import type { SharedBuffers } from "./shared.ts";
 
@@ -67,7 +68,9 @@ export function compileSnapshot(config: GatewayConfig, shared: SharedBuffers, cl
     const terminal =
       route.aggregate.length > 0
         ? new AggregateTerminal(env, route, upstreams)
-        : new ProxyTerminal(env, upstreams.get(route.upstream)!, route, chain.upstream, chain.notesBodies);
+        : route.websocket
+          ? new WebSocketTerminal(env, upstreams.get(route.upstream)!, route, chain.upstream)
+          : new ProxyTerminal(env, upstreams.get(route.upstream)!, route, chain.upstream, chain.notesBodies);
     compiled.push({ name: route.name, config: route, chain, terminal, variants: null });
   }
   for (const [first, variants] of groupVariants(compiled)) router.add(first.config.path, first.config.methods, first.config.hosts, { ...first, variants });

@@ -11,6 +11,9 @@ import { createHandler, type ServeState } from "./handler.ts";
 import type { SharedBuffers } from "./shared.ts";
 import { metricsRegistry } from "../metrics/registry.ts";
 import { compileSnapshot, type Snapshot } from "./snapshot.ts";
+import { websocketHandler, wsRegistry } from "./websocket/registry.ts";
+import { webSocketKey } from "./websocket/terminal.ts";
+import type { WsData } from "./websocket/session.ts";
 
 declare const self: Worker;
 
@@ -27,7 +30,7 @@ export type FromWorker =
   | { type: "drained"; id: number; forced: boolean };
 
 let id = -1;
-let server: Server<undefined> | null = null;
+let server: Server<WsData> | null = null;
 let state: ServeState | null = null;
 const clients = new ClientRegistry();
 
@@ -64,6 +67,7 @@ async function start(msg: Extract<ToWorker, { type: "start" }>): Promise<void> {
     maxRequestBodySize: s.max_body_size * 2 + 1024 * 1024,
     tls: s.tls ? { cert: Bun.file(s.tls.cert), key: Bun.file(s.tls.key) } : undefined,
     fetch: handler,
+    websocket: websocketHandler,
     error(err) {
       console.error(JSON.stringify({ level: "error", msg: "unhandled error in request", error: String(err) }));
       return new Response('{"error":"internal","message":"internal error"}', {
@@ -76,6 +80,7 @@ async function start(msg: Extract<ToWorker, { type: "start" }>): Promise<void> {
   const inFlight = metricsRegistry().gauge("gateway_in_flight_requests", "Requests being served, by worker (sampled every second)", ["worker"]).labels([String(id)]);
   const sampler = setInterval(() => inFlight.set(server?.pendingRequests ?? 0), 1000);
   sampler.unref?.();
+  state.server = server;
   send({ type: "listening", id, port: server.port ?? msg.port });
 }
 
@@ -91,6 +96,9 @@ async function reload(msg: Extract<ToWorker, { type: "reload" }>): Promise<void>
     return;
   }
   state.snapshot = next;
+  const cfg = next.config;
+  const keep = new Set(cfg.routes.filter((r) => r.websocket).map((r) => webSocketKey(r, cfg.upstreams.find((u) => u.name === r.upstream))));
+  wsRegistry.closeChanged(keep, "gateway reloading");
   // Requests already running hold `old`; let the longest of them finish before its resources go.
   const longest = Math.max(5_000, ...old.config.upstreams.map((u) => u.timeouts.total || u.timeouts.read));
   setTimeout(() => old.dispose(), longest + 1_000).unref?.();
@@ -100,11 +108,13 @@ async function reload(msg: Extract<ToWorker, { type: "reload" }>): Promise<void>
 async function drain(timeout: number): Promise<void> {
   if (!server || !state) return;
   state.draining = true;
+  // Relayed WebSockets get a close frame (1001 going away) on both sides, then their close handshakes run within the timeout.
+  wsRegistry.closeAll("gateway shutting down");
   // Stop accepting; keep serving requests already on open connections.
   const stopped = server.stop(false);
   const deadline = Date.now() + timeout;
   let forced = false;
-  while (server.pendingRequests > 0) {
+  while (server.pendingRequests > 0 || server.pendingWebSockets > 0) {
     if (Date.now() >= deadline) {
       forced = true;
       await server.stop(true);

@@ -78,7 +78,8 @@ export function inProcessGateway(toml: string, override: RecipeOverride = {}): I
     log: lines,
     state,
     async handle(path, init = {}) {
-      const res = await handler(new Request(`http://${init.host ?? "gw.test"}${path}`, init), SERVER);
+      // Never undefined here: only an upgrade answers nothing, and there is no server to upgrade on.
+      const res = (await handler(new Request(`http://${init.host ?? "gw.test"}${path}`, init), SERVER))!;
       log.flush();
       return res;
     },
