@@ -14,8 +14,8 @@ import {
   readHeaderName,
   readSize,
   requirePositive,
-  resolveReadableFile,
 } from "./normalize-common.ts";
+import { TLS_DEFAULT_CIPHERS, normalizeHsts, normalizeTls } from "./normalize-tls.ts";
 import type { KeyPath } from "./problems.ts";
 import type { Loose, RawAdmin, RawRateLimitGlobal, RawRedis, RawServer } from "./schema.ts";
 import type { AdminConfig, RateLimitGlobalConfig, RedisConfig, ServerConfig } from "./types.ts";
@@ -54,12 +54,8 @@ export function normalizeServer(ctx: NormalizeContext, raw: Loose<RawServer> | u
     trusted_proxies.push(entry);
   }
 
-  let tls: ServerConfig["tls"] = null;
-  if (s.tls !== undefined) {
-    const cert = s.tls.cert === undefined ? "" : resolveReadableFile(ctx, s.tls.cert, ["server", "tls", "cert"]);
-    const key = s.tls.key === undefined ? "" : resolveReadableFile(ctx, s.tls.key, ["server", "tls", "key"]);
-    tls = { cert, key };
-  }
+  const tls = normalizeTls(ctx, s.tls);
+  const hsts = normalizeHsts(ctx, s.hsts, tls);
 
   const idle_timeout = readDuration(ctx, s.idle_timeout, at("idle_timeout"), SERVER_DEFAULTS.idle_timeout);
   if (idle_timeout > MAX_IDLE_TIMEOUT) ctx.problems.add(at("idle_timeout"), 'must be at most "255s" (Bun\'s limit)');
@@ -79,6 +75,10 @@ export function normalizeServer(ctx: NormalizeContext, raw: Loose<RawServer> | u
     max_url_length: readSize(ctx, s.max_url_length, at("max_url_length"), SERVER_DEFAULTS.max_url_length),
     trusted_proxies,
     tls,
+    tls_min_version: s.tls_min_version ?? "1.2",
+    tls_ciphers: s.tls_ciphers ?? TLS_DEFAULT_CIPHERS,
+    http2: s.http2 ?? true,
+    hsts,
     drain_timeout: readDuration(ctx, s.drain_timeout, at("drain_timeout"), SERVER_DEFAULTS.drain_timeout),
     idle_timeout,
     access_log: s.access_log ?? SERVER_DEFAULTS.access_log,

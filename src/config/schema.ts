@@ -45,6 +45,9 @@ export { AUTH_MODES } from "../auth/modes.ts";
 export { RATE_LIMIT_ALGORITHMS } from "../limits/config.ts";
 
 
+/** One certificate of `server.tls`: PEM files relative to the config file; `hosts` the SNI names it serves. */
+export const TlsCertificateSchema = table({ cert: NonEmpty, key: NonEmpty, hosts: opt(NameList) });
+
 export const ServerSchema = table({
   listen: opt(Str),
   workers: opt(
@@ -56,7 +59,16 @@ export const ServerSchema = table({
   max_header_size: opt(Size),
   max_url_length: opt(Size),
   trusted_proxies: opt(StrList),
-  tls: opt(table({ cert: NonEmpty, key: NonEmpty })),
+  // One certificate, or several chosen by SNI (normalize-tls.ts); HSTS only over TLS.
+  tls: opt(
+    Type.Union([TlsCertificateSchema, Type.Array(TlsCertificateSchema, { minItems: 1 })], {
+      errorMessage: "expected a table { cert, key } or a non-empty list of them",
+    }),
+  ),
+  tls_min_version: opt(oneOf(["1.2", "1.3"] as const)),
+  tls_ciphers: opt(NonEmpty),
+  http2: opt(Bool),
+  hsts: opt(table({ max_age: opt(Duration), include_subdomains: opt(Bool), preload: opt(Bool) })),
   drain_timeout: opt(Duration),
   idle_timeout: opt(Duration),
   access_log: opt(Bool),

@@ -77,7 +77,19 @@ export interface ServerConfig {
   max_url_length: number;
   /** CIDRs ("127.0.0.1/32", "10.0.0.0/8", "::1/128") or bare IPs. */
   trusted_proxies: string[];
-  tls: { cert: string; key: string } | null;
+  /**
+   * Certificates, in file order; null without TLS. The first also answers a
+   * client that sends no SNI or a name no entry lists (normalize-tls.ts).
+   */
+  tls: TlsCertificate[] | null;
+  /** Lowest TLS version accepted; default "1.2" (1.0 and 1.1 are refused, RFC 8996). */
+  tls_min_version: "1.2" | "1.3";
+  /** TLS 1.2 cipher list (OpenSSL syntax); default: ECDHE with AEAD only (TLS_DEFAULT_CIPHERS). TLS 1.3 suites are fixed by BoringSSL. */
+  tls_ciphers: string;
+  /** ALPN h2 with HTTP/1.1 fallback, over TLS only; default true (Bun.serve's experimental `http2`). */
+  http2: boolean;
+  /** Strict-Transport-Security on every response (RFC 6797); only with tls. */
+  hsts: HstsConfig | null;
   /** How long SIGTERM waits for in-flight requests; default 30 s. */
   drain_timeout: number;
   /** Client keep-alive idle timeout; default 60 s (Bun caps at 255 s). */
@@ -88,6 +100,23 @@ export interface ServerConfig {
   health_path: string;
   /** Header carrying the request id; default "x-request-id" (lower-cased). */
   request_id_header: string;
+}
+
+export interface TlsCertificate {
+  /** Absolute paths of the PEM files; re-read on every reload. */
+  cert: string;
+  key: string;
+  /** SNI names (lower case, "*.example.com" for one label) this certificate serves; [] = only the default. */
+  hosts: string[];
+}
+
+export interface HstsConfig {
+  /** Seconds (max-age, RFC 6797 §6.1.1). */
+  max_age: number;
+  include_subdomains: boolean;
+  preload: boolean;
+  /** The header value, built once at load. */
+  header: string;
 }
 
 export interface AdminConfig {

@@ -20,8 +20,6 @@
  * fallbacks, and what an engine said about those would be noise.
  */
 
-import { readFileSync } from "node:fs";
-import { createSecureContext } from "node:tls";
 import { apiKeyProblems } from "../auth/api-keys.ts";
 import { forwardClaimProblems } from "../auth/identity.ts";
 import { issuerProblems } from "../auth/issuer.ts";
@@ -32,6 +30,7 @@ import { variantKey } from "../router/conditions.ts";
 import { Router } from "../router/radix.ts";
 import { upstreamProblems } from "../upstream/validate.ts";
 import { present } from "./normalize-common.ts";
+import { certificateProblems, cipherProblem } from "./verify-tls.ts";
 import { type KeyPath, type Problem, type Problems, formatPath, isWithin } from "./problems.ts";
 import type { Loose, RawConfig } from "./schema.ts";
 import type { GatewayConfig, RateLimitConfig } from "./types.ts";
@@ -113,17 +112,16 @@ export function verifyConfig(config: GatewayConfig, doc: Loose<RawConfig>, repor
     problems.add(["routes"], (e as Error).message);
   }
 
-  // Bun.serve refuses a certificate or key it cannot load, in every worker; node:tls runs the same check.
+  // Bun.serve refuses a certificate or key it cannot load, in every worker; node:tls runs the same check (verify-tls.ts).
   const tls = config.server.tls;
-  if (tls !== null && clean(["server", "tls"])) {
-    const cert = tlsProblem({ cert: readFileSync(tls.cert, "utf8") });
-    const key = tlsProblem({ key: readFileSync(tls.key, "utf8") });
-    if (cert !== null) problems.add(["server", "tls", "cert"], `not a usable PEM certificate (${cert})`);
-    if (key !== null) problems.add(["server", "tls", "key"], `not a usable PEM private key (${key})`);
-    if (cert === null && key === null) {
-      const pair = tlsProblem({ cert: readFileSync(tls.cert, "utf8"), key: readFileSync(tls.key, "utf8") });
-      if (pair !== null) problems.add(["server", "tls"], `key and cert do not go together (${pair})`);
-    }
+  if (tls !== null) {
+    const tlsPaths: KeyPath[] = Array.isArray(doc.server?.tls) ? rawPaths(["server", "tls"], doc.server.tls, tls.length) : [["server", "tls"]];
+    tls.forEach((entry, k) => {
+      const path = tlsPaths[k];
+      if (path !== undefined && clean(path)) addAll(path, certificateProblems(entry));
+    });
+    const ciphers = cipherProblem(config.server.tls_ciphers);
+    if (ciphers !== null) problems.add(["server", "tls_ciphers"], ciphers);
   }
 }
 
@@ -132,13 +130,4 @@ function rawPaths(base: KeyPath, raw: readonly unknown[] | undefined, count: num
   const paths = present(raw).map(([, i]): KeyPath => [...base, i]);
   // Normalizers emit one entry per kept raw entry; anything else and no path is trusted.
   return paths.length === count ? paths : [];
-}
-
-function tlsProblem(options: { cert?: string; key?: string }): string | null {
-  try {
-    createSecureContext(options);
-    return null;
-  } catch (e) {
-    return (e as Error).message;
-  }
 }

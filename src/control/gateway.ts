@@ -183,10 +183,9 @@ export async function startGateway(configPath: string): Promise<Gateway> {
     if (
       next.server.listen !== config.server.listen ||
       next.server.workers !== config.server.workers ||
-      JSON.stringify(next.server.tls) !== JSON.stringify(config.server.tls) ||
       JSON.stringify(next.admin) !== JSON.stringify(config.admin)
     ) {
-      log("warn", "server.listen, server.workers, server.tls and [admin] changes need a restart; other changes applied");
+      log("warn", "server.listen, server.workers and [admin] changes need a restart; other changes applied");
     }
     let targets: PreparedTargets;
     try {

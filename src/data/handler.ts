@@ -343,6 +343,9 @@ function complete(
 ): Response {
   if (ctx.responseHeaders !== null) for (const [k, v] of ctx.responseHeaders) setHeader(res, k, v);
   if (state.draining) setHeader(res, "connection", "close");
+  // server.hsts (RFC 6797 §7.1): the gateway terminates TLS, so its policy replaces an upstream's. Only set with server.tls.
+  const hsts = state.snapshot.config.server.hsts;
+  if (hsts !== null) setHeader(res, "strict-transport-security", hsts.header);
   // Bun adds Date to every response but one to HEAD (RFC 9110 §6.6.1: an origin with a clock MUST send it).
   if (ctx.method === "HEAD" && !res.headers.has("date")) setHeader(res, "date", httpDate());
   // A body in hand (bytes, an error, a policy's answer) is the end of the exchange; a streamed one ends with its last byte.

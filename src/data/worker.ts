@@ -14,6 +14,7 @@ import { compileSnapshot, type Snapshot } from "./snapshot.ts";
 import { websocketHandler, wsRegistry } from "./websocket/registry.ts";
 import { webSocketKey } from "./websocket/terminal.ts";
 import type { WsData } from "./websocket/session.ts";
+import { loadTls, type LoadedTls } from "./tls.ts";
 
 declare const self: Worker;
 
@@ -56,17 +57,40 @@ async function start(msg: Extract<ToWorker, { type: "start" }>): Promise<void> {
     draining: false,
     log: s.access_log ? new AccessLog() : null,
   };
-  const handler = createHandler(state);
-  server = Bun.serve({
-    hostname: s.host,
-    port: msg.port,
+  handler = createHandler(state);
+  listenHost = s.host;
+  tlsLoaded = s.tls ? loadTls(s, s.tls) : null;
+  server = listen(config, msg.port);
+  state.server = server;
+  // Bun.serve counts requests in flight, not open connections: sampled each second, per worker.
+  const inFlight = metricsRegistry().gauge("gateway_in_flight_requests", "Requests being served, by worker (sampled every second)", ["worker"]).labels([String(id)]);
+  const sampler = setInterval(() => inFlight.set((server?.pendingRequests ?? 0) + [...retiring].reduce((n, r) => n + r.pendingRequests, 0)), 1000);
+  sampler.unref?.();
+  send({ type: "listening", id, port: server.port ?? msg.port });
+}
+
+/** The handler every listener of this worker serves with (it reads `state`, so it outlives listeners). */
+let handler: ReturnType<typeof createHandler> | null = null;
+let listenHost = "";
+/** The certificates the current listener serves; a reload compares their fingerprint. */
+let tlsLoaded: LoadedTls | null = null;
+/** Listeners replaced by a certificate reload, still finishing the requests they had. */
+const retiring = new Set<Server<WsData>>();
+
+function listen(config: GatewayConfig, port: number): Server<WsData> {
+  const s = config.server;
+  return Bun.serve({
+    hostname: listenHost,
+    port,
     reusePort: true,
     // Bun caps idleTimeout at 255 s.
     idleTimeout: Math.min(255, Math.ceil(s.idle_timeout / 1000)),
     // Our own check answers 413 as JSON first; Bun's cap is only a backstop.
     maxRequestBodySize: s.max_body_size * 2 + 1024 * 1024,
-    tls: s.tls ? { cert: Bun.file(s.tls.cert), key: Bun.file(s.tls.key) } : undefined,
-    fetch: handler,
+    tls: tlsLoaded ? tlsLoaded.options : undefined,
+    // ALPN h2 with HTTP/1.1 fallback; never cleartext h2 (prior knowledge), which Bun would also accept.
+    http2: tlsLoaded !== null && s.http2,
+    fetch: handler!,
     websocket: websocketHandler,
     error(err) {
       console.error(JSON.stringify({ level: "error", msg: "unhandled error in request", error: String(err) }));
@@ -76,22 +100,49 @@ async function start(msg: Extract<ToWorker, { type: "start" }>): Promise<void> {
       });
     },
   });
-  // Bun.serve counts requests in flight, not open connections: sampled each second, per worker.
-  const inFlight = metricsRegistry().gauge("gateway_in_flight_requests", "Requests being served, by worker (sampled every second)", ["worker"]).labels([String(id)]);
-  const sampler = setInterval(() => inFlight.set(server?.pendingRequests ?? 0), 1000);
-  sampler.unref?.();
-  state.server = server;
-  send({ type: "listening", id, port: server.port ?? msg.port });
+}
+
+/**
+ * A reload whose certificates (file contents, hosts, TLS settings) or http2
+ * switch changed opens a new listener on the same port (reusePort), then
+ * stops the old one from accepting: requests in flight on it finish (Bun's
+ * stop(false) closes idle keep-alive connections at once and busy ones after
+ * their response; HTTP/2 sessions get GOAWAY), new connections reach the new
+ * listener. Bun.serve cannot change certificates in place.
+ */
+function swapListenerIfNeeded(config: GatewayConfig): void {
+  if (!server) return;
+  const s = config.server;
+  const next = s.tls ? loadTls(s, s.tls) : null;
+  const old = state!.snapshot.config.server;
+  if (next?.fingerprint === tlsLoaded?.fingerprint && s.http2 === old.http2) return;
+  const previous = tlsLoaded;
+  tlsLoaded = next;
+  let fresh: Server<WsData>;
+  try {
+    fresh = listen(config, server.port ?? 0);
+  } catch (e) {
+    tlsLoaded = previous;
+    throw e;
+  }
+  const retired = server;
+  server = fresh;
+  state!.server = fresh;
+  retiring.add(retired);
+  void retired.stop(false).finally(() => retiring.delete(retired));
 }
 
 async function reload(msg: Extract<ToWorker, { type: "reload" }>): Promise<void> {
   if (!state) return;
   const old = state.snapshot;
-  let next: Snapshot;
+  let next: Snapshot | undefined;
   try {
     next = compileSnapshot(msg.config, msg.shared, clients);
     await next.ready(READY_WAIT_MS);
+    // The certificates are read again on every reload (SIGHUP after a renewal); a failure keeps the old listener.
+    swapListenerIfNeeded(msg.config);
   } catch (e) {
+    next?.dispose();
     send({ type: "reload_failed", id, message: e instanceof Error ? e.message : String(e) });
     return;
   }
@@ -114,10 +165,11 @@ async function drain(timeout: number): Promise<void> {
   const stopped = server.stop(false);
   const deadline = Date.now() + timeout;
   let forced = false;
-  while (server.pendingRequests > 0 || server.pendingWebSockets > 0) {
+  const pending = () => server!.pendingRequests + server!.pendingWebSockets + [...retiring].reduce((n, r) => n + r.pendingRequests + r.pendingWebSockets, 0);
+  while (pending() > 0) {
     if (Date.now() >= deadline) {
       forced = true;
-      await server.stop(true);
+      await Promise.all([server.stop(true), ...[...retiring].map((r) => r.stop(true))]);
       break;
     }
     await Bun.sleep(10);

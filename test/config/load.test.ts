@@ -1,4 +1,5 @@
 import { describe, expect, test } from "bun:test";
+import { TLS_DEFAULT_CIPHERS } from "../../src/config/normalize-tls.ts";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -107,6 +108,10 @@ describe("the DESIGN.md example", () => {
         max_url_length: 8192,
         trusted_proxies: ["127.0.0.1/32"],
         tls: null,
+        tls_min_version: "1.2",
+        tls_ciphers: TLS_DEFAULT_CIPHERS,
+        http2: true,
+        hsts: null,
         drain_timeout: 30_000,
         idle_timeout: 60_000,
         access_log: true,
@@ -252,7 +257,7 @@ describe("the DESIGN.md example", () => {
       join(FIXTURES, "x.toml"),
       {},
     );
-    expect(config.server.tls).toEqual({ cert: join(FIXTURES, "tls-cert.pem"), key: join(FIXTURES, "tls-key.pem") });
+    expect(config.server.tls).toEqual([{ cert: join(FIXTURES, "tls-cert.pem"), key: join(FIXTURES, "tls-key.pem"), hosts: [] }]);
     expect(config.source).toBe(join(FIXTURES, "x.toml"));
   });
 });
@@ -271,6 +276,10 @@ describe("defaults", () => {
         max_url_length: 8192,
         trusted_proxies: [],
         tls: null,
+        tls_min_version: "1.2",
+        tls_ciphers: TLS_DEFAULT_CIPHERS,
+        http2: true,
+        hsts: null,
         drain_timeout: 30_000,
         idle_timeout: 60_000,
         access_log: true,
@@ -423,7 +432,11 @@ describe("every key", () => {
       max_header_size: 32_768,
       max_url_length: 4096,
       trusted_proxies: ["10.0.0.0/8", "::1/128", "192.168.1.1"],
-      tls: { cert: join(FIXTURES, "tls-cert.pem"), key: join(FIXTURES, "tls-key.pem") },
+      tls: [{ cert: join(FIXTURES, "tls-cert.pem"), key: join(FIXTURES, "tls-key.pem"), hosts: [] }],
+      tls_min_version: "1.2",
+      tls_ciphers: TLS_DEFAULT_CIPHERS,
+      http2: true,
+      hsts: null,
       drain_timeout: 10_000,
       idle_timeout: 120_000,
       access_log: false,

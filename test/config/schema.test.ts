@@ -113,7 +113,7 @@ describe("types", () => {
     ["[server]\ndrain_timeout = 30", 'server.drain_timeout: expected a duration string such as "250ms", "5s", "1m", "24h"'],
     ['[server]\ndrain_timeout = "5 s"', 'server.drain_timeout: invalid duration "5 s" (expected a number and a unit: ms, s, m, h, d)'],
     ['[server]\ndrain_timeout = "1.5ms"', 'server.drain_timeout: invalid duration "1.5ms" (not a whole number of milliseconds)'],
-    ["[server]\ntls = \"cert.pem\"", "server.tls: expected a table"],
+    ["[server]\ntls = \"cert.pem\"", "server.tls: expected a table { cert, key } or a non-empty list of them"],
     ["server = 1", "server: expected a table"],
     ['[redis]\nurl = "redis://h"\nmode = "async"', 'redis.mode: expected one of "sync", "strict"'],
     ['[redis]\nurl = "redis://h"\non_error = "fail"', 'redis.on_error: expected one of "local", "allow", "deny"'],

@@ -72,7 +72,7 @@ describe("server fields", () => {
   test("absolute tls paths are kept", () => {
     const cert = join(FIXTURES, "tls-cert.pem");
     const key = join(FIXTURES, "tls-key.pem");
-    expect(parse(`[server]\ntls = { cert = "${cert}", key = "${key}" }`).server.tls).toEqual({ cert, key });
+    expect(parse(`[server]\ntls = { cert = "${cert}", key = "${key}" }`).server.tls).toEqual([{ cert, key, hosts: [] }]);
   });
 
   test("idle_timeout is at most 255s (Bun's limit)", () => {

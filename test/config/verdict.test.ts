@@ -6,6 +6,7 @@
  * TLS setup) does not throw.
  */
 import { afterAll, describe, expect, test } from "bun:test";
+import { loadTls } from "../../src/data/tls.ts";
 import { generateKeyPairSync } from "node:crypto";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -199,8 +200,7 @@ function workerVerdict(config: GatewayConfig): "compiles" | string {
     const snapshot = compileSnapshot(config, allocateShared(config, null), clients);
     snapshot.dispose();
     if (config.server.tls) {
-      const { cert, key } = config.server.tls;
-      Bun.serve({ hostname: "127.0.0.1", port: 0, tls: { cert: Bun.file(cert), key: Bun.file(key) }, fetch: () => new Response() }).stop(true);
+      Bun.serve({ hostname: "127.0.0.1", port: 0, tls: loadTls(config.server, config.server.tls).options, fetch: () => new Response() }).stop(true);
     }
     return "compiles";
   } catch (e) {
