@@ -124,6 +124,8 @@ export class SharedStore {
   private readonly hashMask: number;
   // The key being looked up, encoded once per call (per-instance scratch: one thread).
   private scratch = new Uint8Array(256);
+  /** scratch.subarray(0, n) by n, made once: a view per call costs an allocation on the hot path. */
+  private views: Uint8Array[] = [];
   private keyLen = 0;
   private hLo = 0;
   private hHi = 0;
@@ -290,11 +292,12 @@ export class SharedStore {
     if (key.length * 3 > this.scratch.length) {
       if (key.length > MAX_KEY_BYTES) return false;
       this.scratch = new Uint8Array(Math.max(key.length * 3, this.scratch.length * 2));
+      this.views = [];
     }
     const n = encoder.encodeInto(key, this.scratch).written;
     if (n > MAX_KEY_BYTES) return false;
     this.keyLen = n;
-    const hv = Bun.hash.wyhash(this.scratch.subarray(0, n)) as bigint;
+    const hv = Bun.hash.wyhash((this.views[n] ??= this.scratch.subarray(0, n))) as bigint;
     this.hLo = Number(BigInt.asUintN(32, hv)) & this.hashMask;
     this.hHi = Number(hv >> 32n) & this.hashMask;
     return true;
@@ -342,7 +345,10 @@ export class SharedStore {
     if (this.ring32[r + R.SLOT] !== s || metaLen < 0 || bodyLen < 0) return undefined;
     const start = rec + REC_HEADER + this.keyLen;
     if (start + metaLen + bodyLen > rec + len || rec + len > this.ringSize) return undefined;
-    const copy = this.ring8.slice(start, start + metaLen + bodyLen);
+    // new + set, not slice(): slice on a SharedArrayBuffer view measured ~1.7 µs
+    // for 1.2 KB in a process holding a 64 MiB arena, new + set ~0.25 µs.
+    const copy = new Uint8Array(metaLen + bodyLen);
+    copy.set(this.ring8.subarray(start, start + metaLen + bodyLen));
     this.ref[s] = 1; // CLOCK reference bit; a racing stray store only spares some entry once
     return {
       meta: copy.subarray(0, metaLen),
