@@ -15,6 +15,7 @@
  * slot. Any failure (not connected, timeout, error reply) rejects with
  * StoreUnavailable; the caller applies redis.on_error.
  */
+import { Command } from "ioredis";
 import { isReady, type RedisClient } from "../util/redis.ts";
 import { packRecord, unpackRecord, type IdempotencyRecord } from "./record.ts";
 import { StoreUnavailable, type BeginResult, type FinalRecord, type IdempotencyStore } from "./store.ts";
@@ -43,12 +44,16 @@ class BinaryScript {
   ) {
     this.sha = new Bun.CryptoHasher("sha1").update(source).digest("hex");
   }
+  /** Replies as Buffers (replyEncoding null): records are binary. */
+  private send(name: string, args: (string | Buffer | number)[]): Promise<unknown> {
+    return this.redis.sendCommand(new Command(name, args, { replyEncoding: null })) as Promise<unknown>;
+  }
   async run(key: string, args: (string | Buffer | number)[]): Promise<unknown> {
     try {
-      return await this.redis.callBuffer("EVALSHA", this.sha, 1, key, ...args);
+      return await this.send("evalsha", [this.sha, 1, key, ...args]);
     } catch (err) {
       if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-      return await this.redis.callBuffer("EVAL", this.source, 1, key, ...args);
+      return await this.send("eval", [this.source, 1, key, ...args]);
     }
   }
 }

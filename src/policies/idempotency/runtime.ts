@@ -14,4 +14,6 @@ export interface IdempotencyRuntime {
   /** server.request_id_header: never stored (each replay has its own id). */
   readonly requestIdHeader: string;
   close(): void;
+  /** Resolves when Redis is connected (at once without Redis), or after `ms`. */
+  whenReady(ms: number): Promise<void>;
 }
