@@ -159,7 +159,6 @@ export const RouteSchema = table(
   {
     [NOT_AVAILABLE]: {
       cache: "response caching is not available in this version",
-      idempotency: "idempotency keys are not available in this version",
     },
   },
 );

@@ -11,20 +11,15 @@
  * at worst as if lock_timeout had passed). The arena has no
  * delete-if-version; the window is a few hundred nanoseconds.
  */
+import type { SharedStore } from "../store/index.ts";
 import { decodeRecord, encodeHead, type IdempotencyRecord } from "./record.ts";
 import type { BeginResult, FinalRecord, IdempotencyStore } from "./store.ts";
 
 const EMPTY = new Uint8Array(0);
 const TAKEN: BeginResult = { taken: true };
 
-/** The part of the shared store (src/store SharedStore) records need. */
-export interface RecordArena {
-  get(key: string): { meta: Uint8Array; body: Uint8Array; version: number } | null;
-  set(key: string, meta: Uint8Array, body: Uint8Array, ttlMs: number): boolean;
-  insertIfAbsent(key: string, meta: Uint8Array, body: Uint8Array, ttlMs: number): boolean;
-  compareAndSet(key: string, expectedVersion: number, meta: Uint8Array, body: Uint8Array, ttlMs: number): boolean;
-  delete(key: string): boolean;
-}
+/** The part of the shared store (src/store) records need. */
+export type RecordArena = Pick<SharedStore, "get" | "set" | "insertIfAbsent" | "compareAndSet" | "delete">;
 
 export class MemoryRecordStore implements IdempotencyStore {
   readonly kind = "memory";

@@ -211,6 +211,7 @@ describe("the DESIGN.md example", () => {
       rate_limit: { slots: 65_536, legacy_headers: true },
       cors: null,
       compression: null,
+      idempotency: { size: 64 * 1024 * 1024, max_response_size: 1024 * 1024, store: "redis" },
       ip: null,
       metrics: null,
       tracing: { propagate: true, accept: "any", otlp_url: null, sample_ratio: 1 },
@@ -242,7 +243,6 @@ describe("the DESIGN.md example", () => {
     }
     expect(problems).toEqual([
       "routes[0].cache: response caching is not available in this version",
-      "routes[0].idempotency: idempotency keys are not available in this version",
     ]);
   });
 
@@ -296,6 +296,7 @@ describe("defaults", () => {
       rate_limit: { slots: 65_536, legacy_headers: true },
       cors: null,
       compression: null,
+      idempotency: { size: 64 * 1024 * 1024, max_response_size: 1024 * 1024, store: "memory" },
       ip: null,
       metrics: null,
       tracing: { propagate: true, accept: "any", otlp_url: null, sample_ratio: 1 },

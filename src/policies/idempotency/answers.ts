@@ -1,8 +1,8 @@
 /**
- * The policy's own answers, in the shape of the draft's examples
- * (draft-ietf-httpapi-idempotency-key-header §2.7: problem details, RFC
- * 9457), with the gateway's `error` code and `request_id` as on every other
- * gateway error. `type` and a `Link: rel="help"` point to the idempotency
+ * The policy's own answers: the gateway's JSON error ({ error, message,
+ * request_id }, as every gateway error) with the members of the draft's
+ * examples (draft-ietf-httpapi-idempotency-key-header §2.7: problem details,
+ * RFC 9457: type, title, status, detail). `type` and a `Link: rel="help"` point to the idempotency
  * documentation (§2.7 asks the resource to publish its policy); the 400 for
  * a missing key also states the route's policy itself.
  */
@@ -13,10 +13,11 @@ import type { IdempotencySettings } from "./config.ts";
 export const POLICY_DOCS = "https://datatracker.ietf.org/doc/draft-ietf-httpapi-idempotency-key-header/";
 
 function problem(ctx: RequestContext, status: number, error: string, title: string, detail: string, extra?: Record<string, unknown>, headers?: Record<string, string>): Response {
-  const body = JSON.stringify({ type: POLICY_DOCS, title, status, detail, error, request_id: ctx.requestId, ...extra });
+  // The gateway's error shape ({ error, message, request_id }, served as application/json like every gateway error) carrying the RFC 9457 members too.
+  const body = JSON.stringify({ error, message: detail, request_id: ctx.requestId, type: POLICY_DOCS, title, status, detail, ...extra });
   return new Response(body, {
     status,
-    headers: { "content-type": "application/problem+json", link: `<${POLICY_DOCS}>; rel="help"`, ...headers },
+    headers: { "content-type": "application/json", link: `<${POLICY_DOCS}>; rel="help"`, ...headers },
   });
 }
 

@@ -16,9 +16,8 @@
  */
 import { Type } from "@sinclair/typebox";
 import { readDuration, readSize, type NormalizeContext } from "../../config/normalize-common.ts";
-import type { KeyPath, Problems } from "../../config/problems.ts";
+import type { KeyPath } from "../../config/problems.ts";
 import { Bool, Duration, oneOf, opt, Size, table } from "../../config/schema-kit.ts";
-import type { GatewayConfig } from "../../config/types.ts";
 import { isToken } from "../../config/addresses.ts";
 
 export const IDEMPOTENCY_STORES = ["memory", "redis"] as const;
@@ -96,21 +95,3 @@ export function normalizeIdempotencySection(ctx: NormalizeContext, doc: Record<s
   return { idempotency: { size, max_response_size: max, store } };
 }
 
-/**
- * A lock shorter than the time the first request may still be running would
- * let a retry run it a second time: lock_timeout must cover the route's read
- * timeout (the route's `timeout`, else its upstream's).
- */
-export function verifyIdempotency(config: GatewayConfig, problems: Problems): void {
-  config.routes.forEach((route, i) => {
-    const s = route.idempotency;
-    if (s === null) return;
-    const read = route.timeout > 0 ? route.timeout : (config.upstreams.find((u) => u.name === route.upstream)?.timeouts.read ?? 0);
-    if (s.lock_timeout < read) {
-      problems.add(
-        ["routes", i, "idempotency", "lock_timeout"],
-        `${s.lock_timeout}ms is shorter than the route's upstream read timeout (${read}ms): a retry could run while the first request is still in flight`,
-      );
-    }
-  });
-}

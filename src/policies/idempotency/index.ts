@@ -12,6 +12,7 @@ import { metricsRegistry } from "../../metrics/registry.ts";
 import { MemoryRecordStore, RecordTiers, RedisRecordStore } from "../../idempotency/index.ts";
 import { SharedStore } from "../../store/index.ts";
 import { createRedisClient, type RedisClient } from "../../util/redis.ts";
+import type { Problems } from "../../config/problems.ts";
 import type { GatewayConfig } from "../../config/types.ts";
 import { definePolicy } from "../types.ts";
 import {
@@ -20,7 +21,6 @@ import {
   normalizeIdempotencyRoute,
   normalizeIdempotencySection,
   SECTION_DEFAULTS,
-  verifyIdempotency,
   type IdempotencySection,
 } from "./config.ts";
 import { createIdempotencyPolicy } from "./policy.ts";
@@ -106,6 +106,25 @@ function connected(client: RedisClient, ms: number): Promise<void> {
       clearTimeout(timer);
       client.off("ready", done);
       resolve();
+    }
+  });
+}
+
+/**
+ * A lock shorter than the time the first request may still be running would
+ * let a retry run it a second time: lock_timeout must cover the route's read
+ * timeout (the route's `timeout`, else its upstream's).
+ */
+export function verifyIdempotency(config: GatewayConfig, problems: Problems): void {
+  config.routes.forEach((route, i) => {
+    const s = route.idempotency;
+    if (s === null) return;
+    const read = route.timeout > 0 ? route.timeout : (config.upstreams.find((u) => u.name === route.upstream)?.timeouts.read ?? 0);
+    if (s.lock_timeout < read) {
+      problems.add(
+        ["routes", i, "idempotency", "lock_timeout"],
+        `${s.lock_timeout}ms is shorter than the route's upstream read timeout (${read}ms): a retry could run while the first request is still in flight`,
+      );
     }
   });
 }
