@@ -12,7 +12,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
 
 const SRC = resolve(import.meta.dir, "../src");
-const ENGINES = ["router", "limits", "upstream", "auth", "cache", "store", "metrics", "client", "util", "edge", "transform"];
+const ENGINES = ["router", "limits", "upstream", "auth", "cache", "store", "idempotency", "metrics", "client", "util", "edge", "transform"];
 
 function files(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {

@@ -172,7 +172,6 @@ export const RouteSchema = table(
   {
     [NOT_AVAILABLE]: {
       cache: "response caching is not available in this version",
-      idempotency: "idempotency keys are not available in this version",
     },
   },
 );

@@ -19,6 +19,7 @@ import type { IpFilterConfig, IpFilterRouteConfig } from "../policies/ip-filter/
 import type { MetricsConfig } from "../policies/metrics/config.ts";
 import type { TracingConfig } from "../policies/tracing/config.ts";
 import type { TransformRouteConfig } from "../policies/transform/config.ts";
+import type { IdempotencyRouteConfig, IdempotencySection } from "../policies/idempotency/config.ts";
 import type { AggregateRouteConfig } from "./normalize-aggregate.ts";
 import type { WebSocketRouteConfig } from "./normalize-websocket.ts";
 import type { MatchRouteConfig } from "./normalize-match.ts";
@@ -57,6 +58,8 @@ export interface GatewayConfig extends PluginsConfig {
   tracing?: TracingConfig;
   /** `[discovery]`: how target host names are resolved (src/upstream/discovery); absent = defaults. */
   discovery?: DiscoveryConfig;
+  /** `[idempotency]`: the records' arena and store (policies/idempotency); defaults when absent. */
+  idempotency?: IdempotencySection;
   /** `[bench]`: read by `gateway bench` only. */
   bench: BenchConfig;
   /** Absolute path of the file this came from (for reload and relative paths). */
@@ -203,7 +206,7 @@ export interface UpstreamConfig {
  */
 export interface RouteConfig
   extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig, IpFilterRouteConfig, CorsRouteConfig, CompressionRouteConfig, PluginsRouteConfig,
-    TransformRouteConfig, MatchRouteConfig, AggregateRouteConfig, WebSocketRouteConfig {
+    TransformRouteConfig, MatchRouteConfig, AggregateRouteConfig, WebSocketRouteConfig, IdempotencyRouteConfig {
   name: string;
   /** Host names this route answers for; empty = any. "*.example.com" matches one label. */
   hosts: string[];

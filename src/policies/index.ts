@@ -13,6 +13,7 @@
 import { auth } from "./auth/index.ts";
 import { compression } from "./compression/index.ts";
 import { cors } from "./cors/index.ts";
+import { idempotency } from "./idempotency/index.ts";
 import { ipFilter } from "./ip-filter/index.ts";
 import { plugins, withPluginSlots } from "./plugins/index.ts";
 import { credentials } from "./credentials/index.ts";
@@ -43,6 +44,7 @@ export const RECIPE: readonly PolicyFactory<any>[] = withPluginSlots([
   compression, //   8. response: content coding on the way out (below it: cache stores identity)
   auth, //          3. access: authentication, authorization, identity headers
   rateLimit, //     4. limits: rate limits, quotas, concurrency
+  idempotency, //   5. short-circuits: Idempotency-Key lock and replay; 8. its record of the answer
   plugins, //       5. plugins (default slot; `after = "x"` slots follow each entry)
   credentials, //   6. request transform: strip credentials the upstream must not see
   stripPrefix, //   6. request transform: the route's path prefix

@@ -158,6 +158,7 @@ describe("the DESIGN.md example", () => {
           ip: null,
           cors: null,
           compression: null,
+          idempotency: null,
           auth: "jwt",
           roles: ["user"],
           scopes: [],
@@ -216,6 +217,7 @@ describe("the DESIGN.md example", () => {
       rate_limit: { slots: 65_536, legacy_headers: true },
       cors: null,
       compression: null,
+      idempotency: { size: 64 * 1024 * 1024, max_response_size: 1024 * 1024, store: "redis" },
       ip: null,
       metrics: null,
       tracing: { propagate: true, accept: "any", otlp_url: null, sample_ratio: 1 },
@@ -247,7 +249,6 @@ describe("the DESIGN.md example", () => {
     }
     expect(problems).toEqual([
       "routes[0].cache: response caching is not available in this version",
-      "routes[0].idempotency: idempotency keys are not available in this version",
     ]);
   });
 
@@ -305,6 +306,7 @@ describe("defaults", () => {
       rate_limit: { slots: 65_536, legacy_headers: true },
       cors: null,
       compression: null,
+      idempotency: { size: 64 * 1024 * 1024, max_response_size: 1024 * 1024, store: "memory" },
       ip: null,
       metrics: null,
       tracing: { propagate: true, accept: "any", otlp_url: null, sample_ratio: 1 },
@@ -342,6 +344,7 @@ describe("defaults", () => {
         ip: null,
         cors: null,
         compression: null,
+        idempotency: null,
         auth: "none",
         roles: [],
         scopes: [],
@@ -493,6 +496,7 @@ describe("every key", () => {
         ip: null,
         cors: null,
         compression: null,
+        idempotency: null,
         auth: "any",
         roles: ["user", "admin"],
         scopes: ["orders:read"],

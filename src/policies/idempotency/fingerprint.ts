@@ -18,6 +18,48 @@ export async function digestBody(body: ReadableStream<Uint8Array> | null): Promi
   return h.digest("hex");
 }
 
+/** SHA-256 of a body in hand. */
+export function digestBytes(bytes: Uint8Array | null): string {
+  const h = new Bun.CryptoHasher("sha256");
+  if (bytes !== null) h.update(bytes);
+  return h.digest("hex");
+}
+
+/**
+ * A stream passing `body` on unchanged while hashing it, so the first request
+ * is fingerprinted as it is forwarded (never buffered). `digest` resolves to
+ * the SHA-256 once the body has been read to its end, or to null when it was
+ * not (the upstream answered and the rest was cancelled, or it failed).
+ */
+export function hashingStream(body: ReadableStream<Uint8Array>): { stream: ReadableStream<Uint8Array>; digest: Promise<string | null> } {
+  const h = new Bun.CryptoHasher("sha256");
+  const reader = body.getReader();
+  let settle!: (v: string | null) => void;
+  const digest = new Promise<string | null>((resolve) => (settle = resolve));
+  const stream = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { done, value } = await reader.read();
+        if (done) {
+          settle(h.digest("hex"));
+          controller.close();
+        } else {
+          h.update(value);
+          controller.enqueue(value);
+        }
+      } catch (e) {
+        settle(null);
+        controller.error(e);
+      }
+    },
+    cancel(reason) {
+      settle(null);
+      return reader.cancel(reason);
+    },
+  });
+  return { stream, digest };
+}
+
 /** Fingerprint of one request; fields are length-prefixed so none can bleed into another. */
 export function fingerprint(method: string, path: string, query: string, bodyDigest: string): string {
   const h = new Bun.CryptoHasher("sha256");
