@@ -6,8 +6,9 @@ import { ageValue, correctedInitialAge, currentAge, freshnessLifetime, HEURISTIC
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const at = (s: number) => formatHttpDate(NOW + s * 1000);
-const life = (over: Partial<LifetimeInput> & { cc?: string } = {}) =>
-  freshnessLifetime({ status: 200, date: at(0), expires: null, lastModified: null, responseTime: NOW, routeTtl: 0, ...over, cc: parseCacheControl(over.cc ?? null) });
+type Over = Partial<Omit<LifetimeInput, "cc">> & { cc?: string };
+const life = ({ cc, ...over }: Over = {}) =>
+  freshnessLifetime({ status: 200, date: at(0), expires: null, lastModified: null, responseTime: NOW, routeTtl: 0, ...over, cc: parseCacheControl(cc ?? null) });
 
 describe("§4.2.1 freshness lifetime", () => {
   test("s-maxage over max-age over Expires", () => {

@@ -3,12 +3,13 @@ import { describe, expect, test } from "bun:test";
 import { parseCacheControl } from "../../src/cache/directives.ts";
 import { notStorableReason, type StorabilityInput } from "../../src/cache/storable.ts";
 
-const base = (over: Partial<StorabilityInput> & { cc?: string; reqCC?: string } = {}): StorabilityInput => ({
+type Over = Partial<Omit<StorabilityInput, "requestCC" | "responseCC">> & { cc?: string; reqCC?: string };
+const base = ({ cc, reqCC, ...over }: Over = {}): StorabilityInput => ({
   method: "GET",
   authorization: false,
-  requestCC: parseCacheControl(over.reqCC ?? null),
+  requestCC: parseCacheControl(reqCC ?? null),
   status: 200,
-  responseCC: parseCacheControl(over.cc ?? "max-age=60"),
+  responseCC: parseCacheControl(cc ?? "max-age=60"),
   hasExpires: false,
   routeTtl: false,
   ...over,
