@@ -158,7 +158,6 @@ export const RouteSchema = table(
   Object.assign({}, BASE_ROUTE_KEYS, ...RECIPE.map((f) => f.routeKeys ?? {}), ROUTE_TAIL_KEYS) as typeof BASE_ROUTE_KEYS & typeof ROUTE_TAIL_KEYS,
   {
     [NOT_AVAILABLE]: {
-      cache: "response caching is not available in this version",
       idempotency: "idempotency keys are not available in this version",
     },
   },

@@ -5,6 +5,7 @@
  */
 import type { Server } from "bun";
 import type { GatewayConfig } from "../config/types.ts";
+import { setRefreshHandler } from "../policies/cache/refresh.ts";
 import { AccessLog } from "./access-log.ts";
 import { ClientRegistry } from "./clients.ts";
 import { createHandler, type ServeState } from "./handler.ts";
@@ -71,6 +72,9 @@ async function start(msg: Extract<ToWorker, { type: "start" }>): Promise<void> {
       });
     },
   });
+  // Cache refreshes (stale-while-revalidate) replay a request through this same handler, in process.
+  const srv = server;
+  setRefreshHandler((req) => handler(req, srv));
   send({ type: "listening", id, port: server.port ?? msg.port });
 }
 

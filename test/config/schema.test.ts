@@ -50,9 +50,8 @@ rate_limits = [{ algorithm = "fixed_window", limit = 1, window = "1s", adaptive 
     ]);
   });
 
-  test("cache and idempotency on a route are named as not available, not unknown", () => {
+  test("idempotency on a route is named as not available, not unknown", () => {
     expect(problemsOf(withUpstream(route('cache = { ttl = "60s" }\nidempotency = { required = true }')))).toEqual([
-      "routes[0].cache: response caching is not available in this version",
       "routes[0].idempotency: idempotency keys are not available in this version",
     ]);
   });
