@@ -21,6 +21,8 @@ export type Lookup =
 
 /** How long an entry with validators stays after its windows, to be revalidated with a 304 rather than refetched. */
 export const KEEP_VALIDATABLE_MS = 3600_000;
+/** How long any entry stays once stale, for clients that accept stale ones (max-stale, §5.2.1.2); eviction bounds the memory. */
+export const KEEP_STALE_MS = 600_000;
 const TAG = "\u0001tag\0";
 const LOCK = "\u0001lock\0";
 const EMPTY = new Uint8Array(0);
@@ -50,8 +52,10 @@ export class HttpCache {
     const v = validators(e);
     const left = e.lifetime - (e.initialAge + Math.max(0, now - e.responseTime));
     const windows = Math.max(e.swr, e.sie);
-    const keep = Math.max(0, left) + windows + (v.etag !== null || v.lastModified !== null ? KEEP_VALIDATABLE_MS : 0);
-    return left + windows > 0 || keep > 0 ? keep : 0;
+    const validatable = v.etag !== null || v.lastModified !== null;
+    // Stale and no way to revalidate or serve it within a window: nothing to keep.
+    if (left <= 0 && windows <= 0 && !validatable) return 0;
+    return Math.max(0, left) + Math.max(windows, KEEP_STALE_MS) + (validatable ? KEEP_VALIDATABLE_MS : 0);
   }
 
   /** Store `e` for a request whose headers `get` reads; false when it is not worth it or does not fit. */
