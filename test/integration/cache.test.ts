@@ -352,14 +352,14 @@ describe("purge (admin API)", () => {
     const p = "/pu/1?cc=max-age%3D60&vary=accept-language&tag=user-1";
     await (await get(p, { "accept-language": "en" })).text();
     await (await get(p, { "accept-language": "fr" })).text();
-    const byUrl = await (await admin("/cache/purge", { url: `http://${host}${p}` })).json();
+    const byUrl = (await (await admin("/cache/purge", { url: `http://${host}${p}` })).json()) as { purged: number };
     expect(byUrl.purged).toBe(3); // the marker and the two variants
     expect(await (await get(p, { "accept-language": "en" })).text()).toContain("#3");
     await (await get("/pu/2?cc=max-age%3D60")).text();
-    const byPrefix = await (await admin("/cache/purge", { prefix: `http://${host}/pu/` })).json();
+    const byPrefix = (await (await admin("/cache/purge", { prefix: `http://${host}/pu/` })).json()) as { purged: number };
     expect(byPrefix.purged).toBeGreaterThanOrEqual(2);
     await (await get("/pu/3?cc=max-age%3D60&tag=t-9")).text();
-    const byTag = await (await admin("/cache/purge", { tag: "t-9" })).json();
+    const byTag = (await (await admin("/cache/purge", { tag: "t-9" })).json()) as { purged: number };
     expect(byTag.purged).toBe(1);
     expect((await get("/pu/3?cc=max-age%3D60&tag=t-9")).headers.get("cache-status")).toContain("fwd=uri-miss");
     expect((await admin("/cache/purge", { url: "x", tag: "y" })).status).toBe(400);
@@ -367,9 +367,9 @@ describe("purge (admin API)", () => {
     expect(base).toBeTruthy();
   });
   test("GET /cache and /status show the arena", async () => {
-    const s = await (await admin("/cache")).json();
+    const s = (await (await admin("/cache")).json()) as { entries: number };
     expect(s.entries).toBeGreaterThan(0);
-    const status = await (await admin("/status")).json();
+    const status = (await (await admin("/status")).json()) as { cache: { entries: number } };
     expect(status.cache.entries).toBeGreaterThan(0);
   });
 });
