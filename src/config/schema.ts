@@ -24,7 +24,6 @@ import { MATCH_ROUTE_KEYS } from "./normalize-match.ts";
 import {
   Bool,
   Duration,
-  NOT_AVAILABLE,
   NameList,
   NonEmpty,
   NonNegativeInt,
@@ -169,11 +168,6 @@ const ROUTE_TAIL_KEYS = { timeout: opt(Duration), ...AGGREGATE_ROUTE_KEYS, ...WE
 export const RouteSchema = table(
   // timeout last: problems are reported in key order, and it used to come after the policies' keys.
   Object.assign({}, BASE_ROUTE_KEYS, ...RECIPE.map((f) => f.routeKeys ?? {}), ROUTE_TAIL_KEYS) as typeof BASE_ROUTE_KEYS & typeof ROUTE_TAIL_KEYS,
-  {
-    [NOT_AVAILABLE]: {
-      cache: "response caching is not available in this version",
-    },
-  },
 );
 
 export const JwtIssuerSchema = table({

@@ -11,6 +11,7 @@
 
 import type { AuthRouteConfig } from "../policies/auth/config.ts";
 import type { RateLimitRouteConfig } from "../policies/rate-limit/config.ts";
+import type { CacheRouteConfig, CacheSectionConfig } from "../policies/cache/config.ts";
 import type { PluginsConfig, PluginsRouteConfig } from "../policies/plugins/config-types.ts";
 import type { StripPrefixRouteConfig } from "../policies/strip-prefix/config.ts";
 import type { CompressionOverride, CompressionRouteConfig } from "../policies/compression/config.ts";
@@ -46,6 +47,8 @@ export interface GatewayConfig extends PluginsConfig {
   auth: AuthConfig;
   consumers: ConsumerConfig[];
   rate_limit: RateLimitGlobalConfig;
+  /** [cache]: the shared response cache arena (policies/cache); defaults when absent. */
+  cache: CacheSectionConfig;
   /** [cors]: defaults of every route's CORS (policies/cors). */
   cors: CorsOverride | null;
   /** [compression]: on for every route with these settings (policies/compression). */
@@ -206,7 +209,7 @@ export interface UpstreamConfig {
  */
 export interface RouteConfig
   extends AuthRouteConfig, RateLimitRouteConfig, StripPrefixRouteConfig, IpFilterRouteConfig, CorsRouteConfig, CompressionRouteConfig, PluginsRouteConfig,
-    TransformRouteConfig, MatchRouteConfig, AggregateRouteConfig, WebSocketRouteConfig, IdempotencyRouteConfig {
+    CacheRouteConfig, TransformRouteConfig, MatchRouteConfig, AggregateRouteConfig, WebSocketRouteConfig, IdempotencyRouteConfig {
   name: string;
   /** Host names this route answers for; empty = any. "*.example.com" matches one label. */
   hosts: string[];

@@ -22,6 +22,7 @@ import { addConfigRoutes } from "./admin-config.ts";
 import { DASHBOARD_HTML, DOCS_HTML } from "./admin-pages.ts";
 import { addRuntimeRoutes } from "./admin-runtime.ts";
 import { addDiscoveryRoutes } from "./admin-discovery.ts";
+import { addCacheRoutes, cacheStats } from "./admin-cache.ts";
 import type { NameStatus } from "../upstream/discovery/discovery.ts";
 import type { ApplyResult, RuntimeConfig } from "./runtime-config.ts";
 import type { RevocationController } from "../auth/index.ts";
@@ -45,6 +46,8 @@ export interface AdminControls {
   metrics?: MetricsSource;
   /** DNS discovery state (GET /discovery). */
   discovery?(): NameStatus[];
+  /** The response cache arena (purge, stats); null without a cached route. */
+  cache?(): SharedArrayBuffer | null;
 }
 
 export interface AdminServer {
@@ -65,6 +68,7 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
   };
 
   const api = new AdminApi();
+  const cacheState = cacheStats(() => controls.cache?.() ?? null);
   const html = (page: string) => (ctx: { set: { headers: Record<string, string | number> } }) => {
     ctx.set.headers["content-type"] = "text/html; charset=utf-8";
     // The pages fetch the API themselves; nothing else may run in them.
@@ -88,6 +92,7 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
           redis: c.redis ? { mode: c.redis.mode, on_error: c.redis.on_error } : null,
           revocation: { pending: controls.revocation().pending, last_error: controls.revocation().lastError },
           requests: controls.metrics ? requestSummary(controls.metrics.metrics()) : null,
+          cache: cacheState(),
         };
       },
     })
@@ -126,6 +131,7 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
   addMetricsRoutes(api, controls.config().metrics, controls.metrics);
   addRuntimeRoutes(api, { runtime: controls.runtime, apply: controls.apply });
   addDiscoveryRoutes(api, () => controls.discovery?.() ?? []);
+  addCacheRoutes(api, () => controls.cache?.() ?? null);
   api
     .add({
       method: "get", path: "/openapi.json", tag: "docs", summary: "This document",

@@ -265,6 +265,7 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         runtime: () => runtime,
         apply: swap,
         discovery: () => discovery.status(),
+        cache: () => shared.policies.cache ?? null,
       });
     } catch (e) {
       await gateway.shutdown();

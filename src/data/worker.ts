@@ -5,6 +5,7 @@
  */
 import type { Server } from "bun";
 import type { GatewayConfig } from "../config/types.ts";
+import { setRefreshHandler } from "../policies/cache/refresh.ts";
 import { AccessLog } from "./access-log.ts";
 import { ClientRegistry } from "./clients.ts";
 import { createHandler, type ServeState } from "./handler.ts";
@@ -66,6 +67,8 @@ async function start(msg: Extract<ToWorker, { type: "start" }>): Promise<void> {
   const inFlight = metricsRegistry().gauge("gateway_in_flight_requests", "Requests being served, by worker (sampled every second)", ["worker"]).labels([String(id)]);
   const sampler = setInterval(() => inFlight.set((server?.pendingRequests ?? 0) + [...retiring].reduce((n, r) => n + r.pendingRequests, 0)), 1000);
   sampler.unref?.();
+  // Cache refreshes (stale-while-revalidate) replay a request through this same handler, in process.
+  setRefreshHandler(async (req) => (await handler!(req, state!.server!)) ?? new Response(null, { status: 502 })); // undefined only for upgrades
   send({ type: "listening", id, port: server.port ?? msg.port });
 }
 

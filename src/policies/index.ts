@@ -11,6 +11,7 @@
  * Adding a policy: a folder with its factory, and one line here.
  */
 import { auth } from "./auth/index.ts";
+import { cache } from "./cache/index.ts";
 import { compression } from "./compression/index.ts";
 import { cors } from "./cors/index.ts";
 import { idempotency } from "./idempotency/index.ts";
@@ -44,6 +45,7 @@ export const RECIPE: readonly PolicyFactory<any>[] = withPluginSlots([
   compression, //   8. response: content coding on the way out (below it: cache stores identity)
   auth, //          3. access: authentication, authorization, identity headers
   rateLimit, //     4. limits: rate limits, quotas, concurrency
+  cache, //         5. short-circuits: cache hits (RFC 9111); 8. stores the transformed identity answer
   idempotency, //   5. short-circuits: Idempotency-Key lock and replay; 8. its record of the answer
   plugins, //       5. plugins (default slot; `after = "x"` slots follow each entry)
   credentials, //   6. request transform: strip credentials the upstream must not see

@@ -158,6 +158,7 @@ describe("the DESIGN.md example", () => {
           ip: null,
           cors: null,
           compression: null,
+          cache: null,
           idempotency: null,
           auth: "jwt",
           roles: ["user"],
@@ -215,6 +216,7 @@ describe("the DESIGN.md example", () => {
       },
       consumers: [{ name: "mobile-app", api_keys: ["mobile-key"], roles: ["user"], rate_limits: [] }],
       rate_limit: { slots: 65_536, legacy_headers: true },
+      cache: { size: 67_108_864, max_object_size: 8_388_608, redis: false, lock_timeout: 5000 },
       cors: null,
       compression: null,
       idempotency: { size: 64 * 1024 * 1024, max_response_size: 1024 * 1024, store: "redis" },
@@ -233,23 +235,17 @@ describe("the DESIGN.md example", () => {
     expect(JSON.parse(JSON.stringify(config))).toEqual(config);
   });
 
-  test("with its cache and idempotency keys, says they are not available yet", async () => {
+  test("with a route cache and idempotency keys, loads them", async () => {
     const text = await Bun.file(path).text();
     const withFutureKeys = text.replace(
       'rate_limits = [{ algorithm = "token_bucket"',
       'cache = { ttl = "60s" }\nidempotency = { required = true, ttl = "24h" }\nrate_limits = [{ algorithm = "token_bucket"',
     );
     expect(withFutureKeys).not.toBe(text);
-    expect(() => parseConfig(withFutureKeys, path, env)).toThrow(ConfigError);
-    let problems: string[] = [];
-    try {
-      parseConfig(withFutureKeys, path, env);
-    } catch (e) {
-      problems = (e as ConfigError).problems;
-    }
-    expect(problems).toEqual([
-      "routes[0].cache: response caching is not available in this version",
-    ]);
+    const config = parseConfig(withFutureKeys, path, env);
+    const route = config.routes.find((r) => r.cache !== null)!;
+    expect(route.cache).toEqual({ ttl: 60_000, stale_while_revalidate: 0, stale_if_error: 0 });
+    expect(route.idempotency).not.toBeNull();
   });
 
   test("relative paths resolve against the config file, source is absolute", () => {
@@ -304,6 +300,7 @@ describe("defaults", () => {
       },
       consumers: [],
       rate_limit: { slots: 65_536, legacy_headers: true },
+      cache: { size: 67_108_864, max_object_size: 8_388_608, redis: false, lock_timeout: 5000 },
       cors: null,
       compression: null,
       idempotency: { size: 64 * 1024 * 1024, max_response_size: 1024 * 1024, store: "memory" },
@@ -344,6 +341,7 @@ describe("defaults", () => {
         ip: null,
         cors: null,
         compression: null,
+        cache: null,
         idempotency: null,
         auth: "none",
         roles: [],
@@ -496,6 +494,7 @@ describe("every key", () => {
         ip: null,
         cors: null,
         compression: null,
+        cache: null,
         idempotency: null,
         auth: "any",
         roles: ["user", "admin"],

@@ -50,12 +50,6 @@ rate_limits = [{ algorithm = "fixed_window", limit = 1, window = "1s", adaptive 
     ]);
   });
 
-  test("cache on a route is named as not available, not unknown (idempotency is a real key)", () => {
-    expect(problemsOf(withUpstream(route('cache = { ttl = "60s" }\nidempotency = { required = true }')))).toEqual([
-      "routes[0].cache: response caching is not available in this version",
-    ]);
-  });
-
   test("cache elsewhere is just an unknown key", () => {
     expect(problemsOf(withUpstream('[server]\ncache = true'))).toEqual(["server.cache: unknown key"]);
   });

@@ -1,0 +1,131 @@
+/**
+ * The response cache over a CacheStore: primary and secondary (Vary) keys,
+ * storing, updating after a 304, invalidation (§4.4) and purges. Pure of the
+ * pipeline: callers pass keys, header getters and times.
+ *
+ * Layout in the store (keys.ts): a response that does not vary lives at its
+ * primary key; one that varies leaves a marker there with its Vary names,
+ * and lives at the secondary key those names select. Tags (Surrogate-Key,
+ * Cache-Tag) are kept as small index entries `\x01tag\0<tag>` listing keys.
+ */
+import { decode, encodeEntry, encodeMarker } from "./codec.ts";
+import { validators } from "./conditional.ts";
+import type { StoredEntry } from "./entry.ts";
+import { secondaryKey, uriPrefix } from "./keys.ts";
+import type { CacheStore } from "./store.ts";
+
+export type Lookup =
+  | { kind: "uri-miss" }
+  | { kind: "vary-miss"; key: string }
+  | { kind: "found"; key: string; entry: StoredEntry; body: Uint8Array };
+
+/** How long an entry with validators stays after its windows, to be revalidated with a 304 rather than refetched. */
+export const KEEP_VALIDATABLE_MS = 3600_000;
+/** How long any entry stays once stale, for clients that accept stale ones (max-stale, §5.2.1.2); eviction bounds the memory. */
+export const KEEP_STALE_MS = 600_000;
+const TAG = "\u0001tag\0";
+const LOCK = "\u0001lock\0";
+const EMPTY = new Uint8Array(0);
+/** Keys listed per tag, at most: a tag index stays small (older keys fall off; their entries expire on their own). */
+const MAX_TAGGED = 4096;
+const enc = new TextEncoder();
+const dec = new TextDecoder();
+
+export class HttpCache {
+  constructor(readonly store: CacheStore) {}
+
+  lookup(primary: string, get: (name: string) => string | null): Lookup {
+    const hit = this.store.get(primary);
+    if (hit === null) return { kind: "uri-miss" };
+    const d = decode(hit.meta);
+    if (d === null) return { kind: "uri-miss" };
+    if (d.kind === "entry") return { kind: "found", key: primary, entry: d.entry, body: hit.body };
+    const key = secondaryKey(primary, d.vary, get);
+    const v = this.store.get(key);
+    const dv = v === null ? null : decode(v.meta);
+    if (dv === null || dv.kind !== "entry") return { kind: "vary-miss", key };
+    return { kind: "found", key, entry: dv.entry, body: v!.body };
+  }
+
+  /** How long the store keeps `e`: fresh life, the RFC 5861 windows, then a while to revalidate if it has validators. 0: not worth keeping. */
+  keepFor(e: StoredEntry, now: number): number {
+    const v = validators(e);
+    const left = e.lifetime - (e.initialAge + Math.max(0, now - e.responseTime));
+    const windows = Math.max(e.swr, e.sie);
+    const validatable = v.etag !== null || v.lastModified !== null;
+    // Stale and no way to revalidate or serve it within a window: nothing to keep.
+    if (left <= 0 && windows <= 0 && !validatable) return 0;
+    return Math.max(0, left) + Math.max(windows, KEEP_STALE_MS) + (validatable ? KEEP_VALIDATABLE_MS : 0);
+  }
+
+  /** Store `e` for a request whose headers `get` reads; false when it is not worth it or does not fit. */
+  put(primary: string, get: (name: string) => string | null, e: StoredEntry, body: Uint8Array, now: number): boolean {
+    const ttl = this.keepFor(e, now);
+    if (ttl <= 0) return false;
+    const meta = encodeEntry(e);
+    let key = primary;
+    if (e.vary.length > 0) {
+      if (!this.store.set(primary, encodeMarker(e.vary), EMPTY, ttl)) return false;
+      key = secondaryKey(primary, e.vary, get);
+    }
+    if (!this.store.set(key, meta, body, ttl)) return false;
+    for (const t of e.tags) this.tag(t, key, ttl);
+    return true;
+  }
+
+  /** Replace the entry at `key` (after a 304 updated its headers). */
+  update(key: string, e: StoredEntry, body: Uint8Array, now: number): boolean {
+    const ttl = this.keepFor(e, now);
+    if (ttl <= 0) return this.store.delete(key), false;
+    return this.store.set(key, encodeEntry(e), body, ttl);
+  }
+
+  /** Every entry of a URI: all routes, all Vary variants (purge by URL, §4.4 invalidation). */
+  invalidate(uri: string): number {
+    return this.store.deletePrefix(uriPrefix(uri));
+  }
+
+  purgePrefix(prefix: string): number {
+    // Keys start with the URI, so a URI prefix is a key prefix; the tag and lock entries start with \x01 and stay.
+    return prefix.length === 0 ? 0 : this.store.deletePrefix(prefix);
+  }
+
+  purgeTag(tag: string): number {
+    const idx = this.store.get(TAG + tag);
+    if (idx === null) return 0;
+    let n = 0;
+    for (const key of dec.decode(idx.body).split("\n")) if (key.length > 0 && this.store.delete(key)) n++;
+    this.store.delete(TAG + tag);
+    return n;
+  }
+
+  /** Add `key` to the tag's index, with compare-and-set so concurrent writers from several workers lose no key. */
+  private tag(tag: string, key: string, ttl: number): void {
+    for (let attempt = 0; attempt < 8; attempt++) {
+      const cur = this.store.get(TAG + tag);
+      if (cur === null) {
+        if (this.store.insertIfAbsent(TAG + tag, EMPTY, enc.encode(key), ttl)) return;
+        continue;
+      }
+      const keys = dec.decode(cur.body).split("\n");
+      if (keys.includes(key)) return;
+      keys.push(key);
+      const body = enc.encode(keys.slice(-MAX_TAGGED).join("\n"));
+      const keep = Math.max(ttl, cur.expiresAt - Date.now());
+      if (this.store.compareAndSet(TAG + tag, cur.version, EMPTY, body, keep)) return;
+    }
+  }
+
+  /** Cross-worker fill lock (coalescing): true when this caller holds it now. */
+  tryLock(key: string, ttlMs: number): boolean {
+    return this.store.insertIfAbsent(LOCK + key, EMPTY, EMPTY, ttlMs);
+  }
+
+  locked(key: string): boolean {
+    return this.store.get(LOCK + key) !== null;
+  }
+
+  unlock(key: string): void {
+    this.store.delete(LOCK + key);
+  }
+}

@@ -1,0 +1,296 @@
+/**
+ * The cache policy of one route: a thin adapter from the pipeline's hooks to
+ * the engine (src/cache). Request side: look up, answer hits (and the
+ * client's conditionals, only-if-cached), coalesce misses; upstream side:
+ * conditional revalidation; response side: store, merge 304s (§4.3.4),
+ * stale-if-error, invalidation on unsafe methods (§4.4); log: metrics.
+ */
+import { notModified, NOT_MODIFIED_FIELDS } from "../../cache/conditional.ts";
+import { forwardStatus, hitStatus, type Forward } from "../../cache/cache-status.ts";
+import type { Coalescer } from "../../cache/coalesce.ts";
+import { parseCacheControl } from "../../cache/directives.ts";
+import { derive, headerOf, makeEntry, mergeNotModified, type CachePolicyOptions, type StoredEntry } from "../../cache/entry.ts";
+import type { HttpCache } from "../../cache/http-cache.ts";
+import { primaryKey, targetUri } from "../../cache/keys.ts";
+import { evaluate, requestDirectives, usableOnError, type RequestDirectives } from "../../cache/select.ts";
+import { notStorableReason } from "../../cache/storable.ts";
+import type { BoundCounter } from "../../metrics/registry.ts";
+import { onCleanup, type RequestContext } from "../context.ts";
+import { noteBody, type Policy } from "../types.ts";
+import { isRefresh, refreshInBackground } from "./refresh.ts";
+
+export type Result = "hit" | "miss" | "stale" | "bypass" | "revalidated";
+
+export interface CacheRuntime {
+  cache: HttpCache;
+  coalescer: Coalescer;
+  scheme: "http" | "https";
+  maxObject: number;
+  now: () => number;
+  counters(route: string): Record<Result, BoundCounter>;
+}
+
+/** Per request, between the hooks. */
+interface State {
+  result: Result;
+  mode: "fill" | "revalidate" | "refresh" | "invalidate" | "pass";
+  primary: string;
+  uri: string;
+  rd: RequestDirectives;
+  requestTime: number;
+  fwd: Forward;
+  found: { key: string; entry: StoredEntry; body: Uint8Array } | null;
+  /** The client's own conditionals, kept back from the origin on a fill (answered from the stored copy). */
+  inm: string | null;
+  ims: string | null;
+  leader: boolean;
+}
+
+const SAFE = new Set(["GET", "HEAD", "OPTIONS", "TRACE"]);
+const NO_CACHE_ENTRY = 504;
+
+export function createCachePolicy(routeName: string, opts: CachePolicyOptions, rt: CacheRuntime): Policy {
+  const states = new WeakMap<RequestContext, State>();
+  const counters = rt.counters(routeName);
+  const { cache, coalescer } = rt;
+
+  const respond = (ctx: RequestContext, s: State, e: StoredEntry, body: Uint8Array, status: string, age: number): Response => {
+    const h = new Headers();
+    const head = ctx.method === "HEAD";
+    if (notModified(e, s.inm, s.ims)) {
+      for (const [k, v] of e.headers) if (NOT_MODIFIED_FIELDS.includes(k)) h.append(k, v);
+      h.set("age", String(Math.floor(age / 1000)));
+      h.set("cache-status", status);
+      return new Response(null, { status: 304, headers: h });
+    }
+    for (const [k, v] of e.headers) h.append(k, v);
+    h.set("age", String(Math.floor(age / 1000)));
+    h.set("cache-status", status);
+    if (head || body.length === 0) return new Response(null, { status: e.status, headers: h });
+    return noteBody(new Response(body, { status: e.status, headers: h }), body);
+  };
+
+  /** A found entry answers now, or the request goes to the origin (revalidate), or 504 for only-if-cached. */
+  const tryServe = (ctx: RequestContext, s: State, collapsed: boolean): Response | undefined => {
+    const look = cache.lookup(s.primary, (n) => ctx.req.headers.get(n));
+    if (look.kind !== "found") {
+      s.fwd = look.kind;
+      if (s.rd.onlyIfCached) return onlyIfCached(ctx, s);
+      return undefined;
+    }
+    const v = evaluate(look.entry, rt.now(), s.rd);
+    const extra = collapsed ? "; collapsed" : "";
+    if (v.use === "fresh") {
+      s.result = "hit";
+      return respond(ctx, s, look.entry, look.body, hitStatus(v.ttl, extra), v.age);
+    }
+    if (v.use === "stale-ok" || v.use === "swr") {
+      s.result = "stale";
+      if (v.use === "swr") startRefresh(ctx, s.primary);
+      return respond(ctx, s, look.entry, look.body, `${hitStatus(v.ttl, extra)}; detail=${v.use === "swr" ? "stale-while-revalidate" : "max-stale"}`, v.age);
+    }
+    s.found = look;
+    s.fwd = s.rd.noCache ? "request" : "stale";
+    if (s.rd.onlyIfCached) return onlyIfCached(ctx, s);
+    s.mode = "revalidate";
+    return undefined;
+  };
+
+  const onlyIfCached = (ctx: RequestContext, s: State): Response => {
+    s.result = "miss";
+    s.mode = "pass";
+    // §5.2.1.7: only-if-cached and nothing usable stored: 504.
+    return new Response(JSON.stringify({ error: "not_cached", message: "only-if-cached: no stored response", request_id: ctx.requestId }), {
+      status: NO_CACHE_ENTRY,
+      headers: { "content-type": "application/json", "cache-status": forwardStatus(s.fwd, { detail: "only-if-cached" }) },
+    });
+  };
+
+  /** Refreshes per key in flight in this worker; the store lock keeps it to one across workers (RFC 5861: once). */
+  const refreshing = new Set<string>();
+  const startRefresh = (ctx: RequestContext, key: string) => {
+    if (refreshing.has(key) || !cache.tryLock(`swr\0${key}`, Math.max(1000, coalescer.lockTimeout))) return;
+    refreshing.add(key);
+    if (!refreshInBackground(ctx.req)) {
+      refreshing.delete(key);
+      cache.unlock(`swr\0${key}`);
+    }
+  };
+  const endRefresh = (key: string) => {
+    if (!refreshing.delete(key)) return;
+    cache.unlock(`swr\0${key}`);
+  };
+
+  const begin = (ctx: RequestContext): State => {
+    const uri = targetUri(rt.scheme, ctx.hostPort, ctx.path, ctx.query);
+    const s: State = {
+      result: "bypass",
+      mode: "pass",
+      primary: primaryKey(uri, routeName),
+      uri,
+      rd: requestDirectives(ctx.req.headers.get("cache-control"), ctx.req.headers.get("pragma")),
+      requestTime: rt.now(),
+      fwd: "bypass",
+      found: null,
+      inm: ctx.req.headers.get("if-none-match"),
+      ims: ctx.req.headers.get("if-modified-since"),
+      leader: false,
+    };
+    states.set(ctx, s);
+    return s;
+  };
+
+  const lead = (ctx: RequestContext, s: State) => {
+    s.leader = true;
+    onCleanup(ctx, () => {
+      if (s.leader) (s.leader = false), coalescer.release(s.primary);
+    });
+  };
+
+  return {
+    name: "cache",
+    bufferResponse: rt.maxObject,
+    onRequest(ctx) {
+      const method = ctx.method;
+      const s = begin(ctx);
+      if (method !== "GET" && method !== "HEAD") {
+        if (!SAFE.has(method)) s.mode = "invalidate";
+        return undefined;
+      }
+      if (isRefresh(ctx.req)) {
+        const look = cache.lookup(s.primary, (n) => ctx.req.headers.get(n));
+        if (look.kind === "found") s.found = look;
+        s.mode = look.kind === "found" ? "refresh" : "fill";
+        s.result = "revalidated";
+        onCleanup(ctx, () => endRefresh(s.primary));
+        return undefined;
+      }
+      s.result = "miss";
+      const answer = tryServe(ctx, s, false);
+      if (answer !== undefined || method === "HEAD") {
+        if (method === "HEAD" && answer === undefined) s.mode = "pass";
+        return answer;
+      }
+      if (s.mode !== "revalidate") s.mode = "fill";
+      if (s.rd.noStore) return undefined;
+      const wait = coalescer.join(s.primary);
+      if (wait === null) {
+        lead(ctx, s);
+        return undefined;
+      }
+      return wait.then(() => {
+        const again = tryServe(ctx, s, true);
+        if (again !== undefined) return again;
+        if (s.mode !== "revalidate") s.mode = "fill";
+        return undefined;
+      });
+    },
+    onUpstreamRequest(ctx, draft) {
+      const s = states.get(ctx);
+      if (s === undefined || (s.mode !== "fill" && s.mode !== "revalidate" && s.mode !== "refresh")) return;
+      // The origin is asked for the full response; the client's own conditionals are answered from the stored copy.
+      draft.removeHeader("if-none-match");
+      draft.removeHeader("if-modified-since");
+      if (s.found !== null && s.mode !== "fill") {
+        // §4.3.1: revalidate with the stored validators.
+        const etag = headerOf(s.found.entry, "etag");
+        const lm = headerOf(s.found.entry, "last-modified");
+        if (etag !== null) draft.setHeader("if-none-match", etag);
+        if (lm !== null) draft.setHeader("if-modified-since", lm);
+      }
+    },
+    onResponse(ctx, res, body) {
+      const s = states.get(ctx);
+      if (s === undefined) return;
+      const status = res.status;
+      if (s.mode === "invalidate") {
+        if (status >= 200 && status < 400) invalidate(ctx, s, res);
+        res.headers.set("cache-status", forwardStatus("bypass"));
+        return;
+      }
+      if (s.mode === "pass") {
+        if (!res.headers.has("cache-status")) res.headers.set("cache-status", forwardStatus(s.fwd, { status }));
+        return;
+      }
+      const now = rt.now();
+      if (s.found !== null && (s.mode === "revalidate" || s.mode === "refresh")) {
+        if (status === 304) {
+          const e = s.found.entry;
+          mergeNotModified(e, res.headers);
+          // §4.3.4: the 304 refreshes the entry's age base too.
+          e.responseTime = now;
+          e.initialAge = 0;
+          derive(e, opts);
+          cache.update(s.found.key, e, s.found.body, now);
+          s.result = "revalidated";
+          return respond(ctx, s, e, s.found.body, forwardStatus("stale", { status: 304 }), 0);
+        }
+        if (status >= 500 && usableOnError(s.found.entry, now, s.rd)) return serveOnError(ctx, s, status);
+      }
+      const reason = storableReason(ctx, s, res);
+      if (reason !== null || (body === null && res.body !== null)) {
+        res.headers.set("cache-status", forwardStatus(s.fwd, { status, detail: reason ?? "too-large" }));
+        return;
+      }
+      const entry = makeEntry(status, res.headers, s.requestTime, now, opts);
+      const stored = entry.vary[0] !== "*" && cache.put(s.primary, (n) => ctx.req.headers.get(n), entry, body ?? new Uint8Array(0), now);
+      const cs = forwardStatus(s.fwd, { status, stored, ttlMs: stored ? entry.lifetime - entry.initialAge : undefined });
+      if (stored && (s.inm !== null || s.ims !== null) && notModified(entry, s.inm, s.ims)) {
+        return respond(ctx, s, entry, body ?? new Uint8Array(0), cs, entry.initialAge);
+      }
+      res.headers.set("cache-status", cs);
+      return undefined;
+    },
+    onError(ctx) {
+      const s = states.get(ctx);
+      if (s === undefined || s.found === null) return;
+      // RFC 5861 §4: the origin unreachable or timed out: the stale copy, within stale-if-error.
+      if (!usableOnError(s.found.entry, rt.now(), s.rd)) return;
+      return serveOnError(ctx, s, 0);
+    },
+    onLog(ctx, entry) {
+      const s = states.get(ctx);
+      if (s === undefined) return;
+      entry.cache = s.result;
+      counters[s.result].inc();
+    },
+  };
+
+  function serveOnError(ctx: RequestContext, s: State, status: number): Response {
+    const f = s.found!;
+    const v = evaluate(f.entry, rt.now(), s.rd);
+    s.result = "stale";
+    const cs = `${forwardStatus("stale", status > 0 ? { status } : {})}; detail=stale-if-error`;
+    return respond(ctx, s, f.entry, f.body, cs, v.age);
+  }
+
+  function storableReason(ctx: RequestContext, s: State, res: Response): string | null {
+    if (ctx.method !== "GET") return "method";
+    const h = res.headers;
+    return notStorableReason({
+      method: "GET",
+      authorization: ctx.req.headers.has("authorization"),
+      requestCC: parseCacheControl(ctx.req.headers.get("cache-control")),
+      status: res.status,
+      responseCC: parseCacheControl(h.get("cache-control")),
+      hasExpires: h.has("expires"),
+      routeTtl: opts.ttl > 0,
+    });
+  }
+
+  /** §4.4: the target URI, and Location / Content-Location when they are on the same origin. */
+  function invalidate(ctx: RequestContext, s: State, res: Response): void {
+    cache.invalidate(s.uri);
+    const origin = `${rt.scheme}://${ctx.hostPort.toLowerCase()}`;
+    for (const name of ["location", "content-location"]) {
+      const v = res.headers.get(name);
+      if (v === null) continue;
+      try {
+        const u = new URL(v, s.uri);
+        if (`${u.protocol}//${u.host}` === origin) cache.invalidate(`${origin}${u.pathname}${u.search}`);
+      } catch {
+        // not a URI: nothing to invalidate
+      }
+    }
+  }
+}
