@@ -35,7 +35,7 @@ describe("route cache", () => {
     });
   });
   test("bad values name their key path", () => {
-    expect(problems(route('cache = { ttl = "soon" }'))).toEqual(['routes[0].cache.ttl: expected a duration string such as "250ms", "5s", "1m", "24h"']);
+    expect(problems(route('cache = { ttl = "soon" }'))).toEqual(['routes[0].cache.ttl: invalid duration "soon" (expected a number and a unit: ms, s, m, h, d)']);
     expect(problems(route("cache = { stale_if_error = 5 }"))).toEqual(['routes[0].cache.stale_if_error: expected a duration string such as "250ms", "5s", "1m", "24h"']);
     expect(problems(route('cache = { ttl = "1s", tll = "2s" }'))).toEqual(["routes[0].cache.tll: unknown key"]);
     expect(problems(route('cache = "yes"'))).toEqual(["routes[0].cache: expected a cache table, true or false"]);
@@ -53,7 +53,7 @@ describe("[cache]", () => {
     });
   });
   test("bad values name their key path", () => {
-    expect(problems(`${BASE}\n[cache]\nsize = "lots"\n`)).toEqual(['cache.size: expected a size string such as "512B", "64KB", "10MB"']);
+    expect(problems(`${BASE}\n[cache]\nsize = "lots"\n`)).toEqual(['cache.size: invalid size "lots" (expected a number and a unit: B, KB, MB, GB)']);
     expect(problems(`${BASE}\n[cache]\nsize = "100KB"\n`)).toEqual(["cache.size: must be at least 1MB"]);
     expect(problems(`${BASE}\n[cache]\nsize = "4MB"\nmax_object_size = "2MB"\n`)).toEqual(["cache.max_object_size: must be between 1B and a quarter of cache.size"]);
     expect(problems(`${BASE}\n[cache]\nredis = true\n`)).toEqual(["cache.redis: the Redis second tier is not available in this version (set redis = false)"]);
