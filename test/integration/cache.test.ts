@@ -38,7 +38,8 @@ function answer(req: Request, who: string): Response | Promise<Response> {
   }
   const q = url.searchParams;
   const n = count(key);
-  const h = new Headers({ "content-type": "text/plain" });
+  // An exact Date: Bun's own is cached per second and can lag, which a loaded machine turns into an apparent age (§4.2.3).
+  const h = new Headers({ "content-type": "text/plain", date: new Date().toUTCString() });
   if (q.get("cc")) h.set("cache-control", q.get("cc")!);
   if (q.get("vary")) h.set("vary", q.get("vary")!);
   if (q.get("cookie")) h.set("set-cookie", `sid=user${n}; HttpOnly`);
@@ -138,12 +139,12 @@ describe("hits and misses (RFC 9111 §4, RFC 9211)", () => {
   test("MISS stored, then HIT with Age and ttl; the origin sees one request", async () => {
     const p = "/a?cc=max-age%3D60";
     const r1 = await get(p);
-    expect(r1.headers.get("cache-status")).toMatch(/^gateway; fwd=uri-miss; fwd-status=200; ttl=(59|60); stored$/);
+    expect(r1.headers.get("cache-status")).toMatch(/^gateway; fwd=uri-miss; fwd-status=200; ttl=(5[89]|60); stored$/);
     const b1 = await r1.text();
     await Bun.sleep(1100);
     const r2 = await get(p);
     expect(await r2.text()).toBe(b1);
-    expect(r2.headers.get("cache-status")).toMatch(/^gateway; hit; ttl=5[89]$/);
+    expect(r2.headers.get("cache-status")).toMatch(/^gateway; hit; ttl=5[6-9]$/);
     expect(Number(r2.headers.get("age"))).toBeGreaterThanOrEqual(1);
     expect(hits(`o/a?cc=max-age%3D60`)).toBe(1);
   });
@@ -170,7 +171,7 @@ describe("hits and misses (RFC 9111 §4, RFC 9211)", () => {
   test("route ttl for responses without explicit freshness; RFC-only route does not store them", async () => {
     await (await get("/ttl/x")).text();
     const r = await get("/ttl/x");
-    expect(r.headers.get("cache-status")).toMatch(/^gateway; hit; ttl=(59|60)$/);
+    expect(r.headers.get("cache-status")).toMatch(/^gateway; hit; ttl=(5[89]|60)$/);
     await (await get("/nofresh")).text();
     expect((await get("/nofresh")).headers.get("cache-status")).toContain("fwd=uri-miss");
   });
@@ -201,7 +202,7 @@ describe("request directives (§5.2.1)", () => {
     expect((await get("/oic?cc=max-age%3D60", { "cache-control": "only-if-cached" })).status).toBe(200);
   });
   test("max-age=0 from the client goes to the origin; max-stale accepts a stale entry", async () => {
-    const p = "/ma?cc=max-age%3D1";
+    const p = "/ma?cc=max-age%3D2";
     await (await get(p)).text();
     const r = await get(p, { "cache-control": "max-age=0" });
     expect(r.headers.get("cache-status")).toContain("fwd=stale");
