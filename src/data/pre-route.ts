@@ -45,6 +45,7 @@ export function accept(req: Request, server: Server<undefined>, ridHeader: strin
     bytesOut: -1,
     trace: null,
     logFields: null,
+    pluginView: null,
   };
 }
 

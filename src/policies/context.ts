@@ -56,6 +56,8 @@ export interface RequestContext {
   trace: TraceState | null;
   /** Access-log fields a policy decided on the request path (the limit decision): written after the fixed ones. */
   logFields: [string, string][] | null;
+  /** The plugins' view of this request (src/policies/plugins/view.ts), made on the first plugin hook; a field for the reason `trace` is one. */
+  pluginView: object | null;
 }
 
 /**

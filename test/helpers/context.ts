@@ -46,5 +46,6 @@ export function testContext(init: ContextInit = {}): RequestContext {
     bytesOut: -1,
     trace: null,
     logFields: null,
+    pluginView: null,
   };
 }
