@@ -6,7 +6,7 @@
  */
 import { t } from "elysia";
 import { HttpCache } from "../cache/http-cache.ts";
-import { SharedStore } from "../store/index.ts";
+import { SharedStore, type StoreStats } from "../store/index.ts";
 import type { AdminApi } from "./admin-api.ts";
 
 const PurgeBody = t.Object(
@@ -31,7 +31,7 @@ function opener(buffer: () => SharedArrayBuffer | null): () => { cache: HttpCach
 }
 
 /** The arena's figures for GET /status and GET /cache; null without a cached route. */
-export function cacheStats(buffer: () => SharedArrayBuffer | null): () => unknown {
+export function cacheStats(buffer: () => SharedArrayBuffer | null): () => StoreStats | null {
   const get = opener(buffer);
   return () => get()?.store.stats() ?? null;
 }

@@ -7,6 +7,7 @@ import type { GatewayConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { AuthControl } from "../policies/auth/index.ts";
 import { startAdmin, type AdminServer } from "./admin.ts";
+import { cacheStats } from "./admin-cache.ts";
 import { ControlMetrics } from "../metrics/control-metrics.ts";
 import { attachMetrics } from "../metrics/registry.ts";
 import { VERSION } from "../version.ts";
@@ -74,7 +75,10 @@ export async function startGateway(configPath: string): Promise<Gateway> {
   const control = new ControlMetrics(registry, VERSION);
   control.reloadTime.set(Date.now() / 1000);
   const metricsSource: MetricsSource = {
-    metrics: () => (control.workers.set(slots.filter((s) => !s.stopping).length), registry.shared), upstreams: () => services.upstreamState().snapshot() };
+    metrics: () => (control.workers.set(slots.filter((s) => !s.stopping).length), registry.shared),
+    upstreams: () => services.upstreamState().snapshot(),
+    cache: cacheStats(() => shared.policies.cache ?? null),
+  };
   const slots: WorkerSlot[] = [];
   let port = config.server.port;
   let shuttingDown = false;

@@ -6,18 +6,21 @@
  */
 import type { AdminApi } from "./admin-api.ts";
 import type { MetricsConfig } from "../policies/metrics/config.ts";
-import { targetExposition } from "../metrics/control-metrics.ts";
+import { cacheExposition, targetExposition } from "../metrics/control-metrics.ts";
 import { CONTENT_TYPE, exposition } from "../metrics/exposition.ts";
 import type { SharedMetrics } from "../metrics/registry.ts";
+import type { StoreStats } from "../store/index.ts";
 import type { UpstreamSnapshot } from "../upstream/index.ts";
 
 export interface MetricsSource {
   metrics(): SharedMetrics;
   upstreams(): UpstreamSnapshot[];
+  /** The cache arena's figures (null: no route has a cache). */
+  cache?(): StoreStats | null;
 }
 
 export function scrape(src: MetricsSource): string {
-  return exposition(src.metrics()) + targetExposition(src.upstreams());
+  return exposition(src.metrics()) + targetExposition(src.upstreams()) + cacheExposition(src.cache?.() ?? null);
 }
 
 /** `[metrics] listen = "host:port"`: a Bun server of its own on the main thread. */

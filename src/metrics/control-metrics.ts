@@ -5,6 +5,7 @@
  * buffer (health, breaker, in-flight, requests, failures, latency EWMA), so
  * nothing of it costs the request path.
  */
+import type { StoreStats } from "../store/index.ts";
 import type { UpstreamSnapshot } from "../upstream/index.ts";
 import { formatValue } from "./exposition.ts";
 import type { BoundCounter, BoundGauge, SharedRegistry } from "./registry.ts";
@@ -66,4 +67,17 @@ export function targetExposition(upstreams: readonly UpstreamSnapshot[]): string
     }
   }
   return Object.values(fam).join("");
+}
+
+/** The response cache arena's families, read at scrape time from the shared arena (nothing on the request path); "" without a cached route. */
+export function cacheExposition(s: StoreStats | null): string {
+  if (s === null) return "";
+  const fam = (name: string, type: "gauge" | "counter", help: string, v: number) => `# HELP ${name} ${help}\n# TYPE ${name} ${type}\n${name} ${formatValue(v)}\n`;
+  return (
+    fam("gateway_cache_entries", "gauge", "Responses stored in the shared cache arena (expired ones until reclaimed)", s.entries) +
+    fam("gateway_cache_bytes", "gauge", "Bytes of live cache records (key, metadata, body)", s.bytes) +
+    fam("gateway_cache_capacity_bytes", "gauge", "Bytes the arena holds for records ([cache] size less its index)", s.capacity) +
+    fam("gateway_cache_evictions_total", "counter", "Live entries evicted to make room", s.evictions) +
+    fam("gateway_cache_expired_total", "counter", "Expired entries reclaimed", s.expired)
+  );
 }

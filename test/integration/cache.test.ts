@@ -10,6 +10,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { gzipSync } from "node:zlib";
 import { startGateway, type GatewayProcess } from "../helpers/gateway.ts";
+import { parsePrometheus } from "../helpers/prometheus.ts";
 
 const TOKEN = "cache-admin-token";
 const counts = new Map<string, number>();
@@ -382,5 +383,16 @@ describe("metrics", () => {
     expect(text).toMatch(/gateway_cache_requests_total\{route="rfc",result="miss"\} [1-9]/);
     expect(text).toMatch(/gateway_cache_requests_total\{route="rfc",result="revalidated"\} [1-9]/);
     expect(text).toMatch(/gateway_cache_requests_total\{route="swr",result="stale"\} [1-9]/);
+  });
+  test("the arena's entries, bytes, capacity, evictions on /metrics agree with GET /cache", async () => {
+    const fams = parsePrometheus(await (await fetch(gw.metricsUrl!)).text());
+    const one = (name: string) => fams.get(name)!.samples[0]!.value;
+    const stats = (await (await admin("/cache")).json()) as { entries: number; bytes: number; capacity: number; evictions: number };
+    expect(one("gateway_cache_entries")).toBe(stats.entries);
+    expect(one("gateway_cache_entries")).toBeGreaterThan(0);
+    expect(one("gateway_cache_bytes")).toBe(stats.bytes);
+    expect(one("gateway_cache_capacity_bytes")).toBe(stats.capacity);
+    expect(one("gateway_cache_evictions_total")).toBe(stats.evictions);
+    expect(fams.get("gateway_cache_evictions_total")!.type).toBe("counter");
   });
 });
