@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run every test. Needs only Node and npm;
 # as root it installs redis-server, nginx, wrk, chromium (the admin status
-# page test) and dnsmasq (the DNS discovery tests) from apt when missing.
+# page test) and dnsmasq (the DNS discovery tests) from apt when missing, and
+# the public HTTP caching test suite (npm http-cache-tests, pinned) into .tools/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-bun.sh
@@ -17,6 +18,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 bun install --frozen-lockfile
+bash scripts/ensure-http-cache-tests.sh
 bun run build
 # Bun runs TypeScript without checking it; tsc does.
 bun run typecheck

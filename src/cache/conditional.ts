@@ -2,7 +2,8 @@
  * A client's own conditional GET/HEAD answered from a stored response
  * (RFC 9111 §4.3.2, RFC 9110 §13.1.2, §13.1.3, §13.2.2): If-None-Match with
  * the weak comparison; If-Modified-Since only without If-None-Match, against
- * Last-Modified (or the stored Date when there is none).
+ * Last-Modified (or the stored Date when there is none). And the other way:
+ * whether the origin's 304 is about the stored response (§4.3.4).
  */
 import { parseHttpDate } from "./dates.ts";
 import { headerOf, type StoredEntry } from "./entry.ts";
@@ -47,4 +48,27 @@ export const NOT_MODIFIED_FIELDS: readonly string[] = ["cache-control", "content
 /** Validators to revalidate the entry with the origin (§4.3.1): its ETag, its Last-Modified. */
 export function validators(e: StoredEntry): { etag: string | null; lastModified: string | null } {
   return { etag: headerOf(e, "etag"), lastModified: headerOf(e, "last-modified") };
+}
+
+const WEAK = /^\s*W\//;
+
+/**
+ * §4.3.4: does a 304 with these validators update the stored response it
+ * answered? A strong ETag must match the stored one by the strong comparison,
+ * a weak one by the weak comparison (RFC 9110 §8.8.3.2); without an ETag, a
+ * Last-Modified must be the stored one. A 304 that carries neither updates
+ * it: a key holds one stored response, the one whose validators were sent.
+ */
+export function selectedForUpdate(e: StoredEntry, etag: string | null, lastModified: string | null): boolean {
+  if (etag !== null) {
+    const stored = headerOf(e, "etag");
+    const mine = opaque(stored);
+    if (mine === null || mine !== opaque(etag)) return false;
+    return WEAK.test(etag) || !WEAK.test(stored!);
+  }
+  if (lastModified !== null) {
+    const mine = parseHttpDate(headerOf(e, "last-modified"));
+    return !Number.isNaN(mine) && mine === parseHttpDate(lastModified);
+  }
+  return true;
 }

@@ -6,6 +6,7 @@
  */
 import { deltaSeconds, fieldNames, parseCacheControl } from "./directives.ts";
 import { correctedInitialAge, freshnessLifetime } from "./freshness.ts";
+import { hasSurrogateMaxAge, surrogateDirectives } from "./surrogate.ts";
 
 /** What a route adds to the origin's directives. */
 export interface CachePolicyOptions {
@@ -138,6 +139,7 @@ export function makeEntry(
 /** Recompute what comes from the stored headers (after a 304 merged new ones, §4.3.4). */
 export function derive(entry: StoredEntry, opts: CachePolicyOptions): void {
   const cc = parseCacheControl(headerOf(entry, "cache-control"));
+  const sc = surrogateDirectives(headerOf(entry, "surrogate-control"));
   entry.lifetime = freshnessLifetime({
     status: entry.status,
     cc,
@@ -146,14 +148,16 @@ export function derive(entry: StoredEntry, opts: CachePolicyOptions): void {
     lastModified: headerOf(entry, "last-modified"),
     responseTime: entry.responseTime,
     routeTtl: opts.ttl,
+    surrogate: sc,
   }).ms;
   let flags = 0;
-  // A qualified no-cache="x" only strips those fields (done in storableHeaders); the bare one revalidates always.
-  if (cc.get("no-cache") === true) flags |= FLAG_NO_CACHE;
+  // A qualified no-cache="x" only strips those fields (done in storableHeaders); the bare one revalidates always,
+  // unless a Surrogate-Control max-age says how long this cache may reuse it (surrogate.ts).
+  if (cc.get("no-cache") === true && !hasSurrogateMaxAge(sc)) flags |= FLAG_NO_CACHE;
   if (cc.has("must-revalidate") || cc.has("proxy-revalidate") || cc.has("s-maxage")) flags |= FLAG_MUST_REVALIDATE;
   entry.flags = flags;
-  const swr = deltaSeconds(cc.get("stale-while-revalidate"));
-  const sie = deltaSeconds(cc.get("stale-if-error"));
+  const swr = deltaSeconds(sc.get("stale-while-revalidate") ?? cc.get("stale-while-revalidate"));
+  const sie = deltaSeconds(sc.get("stale-if-error") ?? cc.get("stale-if-error"));
   entry.swr = Number.isNaN(swr) ? opts.staleWhileRevalidate : swr * 1000;
   entry.sie = Number.isNaN(sie) ? opts.staleIfError : sie * 1000;
 }
@@ -172,9 +176,17 @@ function tagsOf(list: readonly [string, string][]): string[] {
   return out;
 }
 
-/** §3.2 / §4.3.4: fields of a 304 replace the stored ones of the same name, except Content-Length and the excluded ones. */
+/**
+ * Fields a 304 never updates (§3.2): Content-Length, and the ones the stored
+ * content itself depends on, which a response without content cannot
+ * describe: its coding, its range, and its checksums (Content-MD5, RFC 1864;
+ * Content-Digest, RFC 9530 §2, computed over a message's own content).
+ */
+const NOT_UPDATED: ReadonlySet<string> = new Set(["content-length", "content-encoding", "content-range", "content-md5", "content-digest"]);
+
+/** §3.2 / §4.3.4: fields of a 304 replace the stored ones of the same name, except NOT_UPDATED and the excluded ones. */
 export function mergeNotModified(entry: StoredEntry, fresh: Iterable<[string, string]>): void {
-  const incoming = storableHeaders(fresh).filter(([k]) => k !== "content-length" && k !== "content-encoding" && k !== "content-range");
+  const incoming = storableHeaders(fresh).filter(([k]) => !NOT_UPDATED.has(k));
   if (incoming.length === 0) return;
   const names = new Set(incoming.map(([k]) => k));
   entry.headers = [...entry.headers.filter(([k]) => !names.has(k)), ...incoming];

@@ -5,6 +5,7 @@
 import { deltaSeconds, type Directives } from "./directives.ts";
 import { parseHttpDate } from "./dates.ts";
 import { HEURISTIC_STATUSES } from "./storable.ts";
+import { surrogateMaxAge } from "./surrogate.ts";
 
 /** §4.2.2: a typical heuristic is a fraction of the time since Last-Modified; 10% as the RFC suggests. */
 export const HEURISTIC_FRACTION = 0.1;
@@ -22,21 +23,27 @@ export interface LifetimeInput {
   responseTime: number;
   /** The route's ttl, 0 when none: the lifetime of a response without explicit expiration. */
   routeTtl: number;
+  /** The Surrogate-Control directives aimed at this cache (surrogate.ts), when the response has some. */
+  surrogate?: Directives;
 }
 
 export interface Lifetime {
   ms: number;
   /** Where it came from, for tests and Cache-Status details. */
-  source: "s-maxage" | "max-age" | "expires" | "ttl" | "heuristic" | "none";
+  source: "surrogate-control" | "s-maxage" | "max-age" | "expires" | "ttl" | "heuristic" | "none";
 }
 
 /**
- * §4.2.1, first match: s-maxage (a shared cache), max-age, Expires − Date;
- * then the route's ttl (like nginx proxy_cache_valid); then a heuristic from
- * Last-Modified, only for heuristically cacheable statuses (§4.2.2). An
- * invalid max-age or s-maxage, or an invalid Expires date, means stale (0).
+ * §4.2.1, first match: a Surrogate-Control max-age aimed at this cache (the
+ * extension of surrogate.ts), s-maxage (a shared cache), max-age, Expires −
+ * Date; then the route's ttl (like nginx proxy_cache_valid); then a heuristic
+ * from Last-Modified, only for heuristically cacheable statuses or `public`
+ * responses (§4.2.2, §5.2.2.9). An invalid max-age or s-maxage, or an invalid
+ * Expires date, means stale (0).
  */
 export function freshnessLifetime(x: LifetimeInput): Lifetime {
+  const sm = x.surrogate === undefined ? NaN : surrogateMaxAge(x.surrogate);
+  if (!Number.isNaN(sm)) return { ms: sm * 1000, source: "surrogate-control" };
   const s = x.cc.get("s-maxage");
   if (s !== undefined) return { ms: orZero(deltaSeconds(s)) * 1000, source: "s-maxage" };
   const m = x.cc.get("max-age");
@@ -49,7 +56,8 @@ export function freshnessLifetime(x: LifetimeInput): Lifetime {
     return { ms: Number.isNaN(exp) ? 0 : Math.max(0, exp - base), source: "expires" };
   }
   if (x.routeTtl > 0) return { ms: x.routeTtl, source: "ttl" };
-  if (x.lastModified !== null && HEURISTIC_STATUSES.has(x.status)) {
+  // §5.2.2.9: a public response without explicit freshness is heuristically cacheable, whatever its status.
+  if (x.lastModified !== null && (HEURISTIC_STATUSES.has(x.status) || x.cc.has("public"))) {
     const lm = parseHttpDate(x.lastModified);
     if (!Number.isNaN(lm) && lm < base) return { ms: Math.min(HEURISTIC_MAX_MS, Math.floor((base - lm) * HEURISTIC_FRACTION)), source: "heuristic" };
   }

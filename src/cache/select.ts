@@ -70,9 +70,15 @@ export function evaluate(e: StoredEntry, now: number, rd: RequestDirectives): Ve
   return v("revalidate");
 }
 
-/** RFC 5861 §4: the entry may answer a failed revalidation (5xx, timeout, unreachable). */
+/**
+ * RFC 5861 §4: the entry may answer a failed revalidation (5xx, timeout,
+ * unreachable), unless an in-protocol directive forbids a response that was
+ * not validated (RFC 9111 §4.2.4): must-revalidate, proxy-revalidate,
+ * s-maxage, and no-cache, whose response must be validated before every use
+ * (§5.2.2.4), stale-if-error, the route's window or max-stale notwithstanding.
+ */
 export function usableOnError(e: StoredEntry, now: number, rd: RequestDirectives): boolean {
-  if ((e.flags & FLAG_MUST_REVALIDATE) !== 0) return false;
+  if ((e.flags & (FLAG_MUST_REVALIDATE | FLAG_NO_CACHE)) !== 0) return false;
   const stale = currentAge(e.initialAge, e.responseTime, now) - e.lifetime;
   return (e.sie > 0 && stale <= e.sie) || stale <= rd.maxStale;
 }

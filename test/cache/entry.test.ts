@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { decode, encodeEntry, encodeMarker } from "../../src/cache/codec.ts";
 import { formatHttpDate } from "../../src/cache/dates.ts";
-import { FLAG_MUST_REVALIDATE, FLAG_NO_CACHE, headerOf, makeEntry, mergeNotModified, parseVary } from "../../src/cache/entry.ts";
+import { derive, FLAG_MUST_REVALIDATE, FLAG_NO_CACHE, headerOf, makeEntry, mergeNotModified, parseVary } from "../../src/cache/entry.ts";
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const OPTS = { ttl: 0, staleWhileRevalidate: 0, staleIfError: 0 };
@@ -72,6 +72,32 @@ describe("§3.2 / §4.3.4 updating from a 304", () => {
     expect(headerOf(e, "set-cookie")).toBeNull();
     expect(headerOf(e, "x-keep")).toBe("1");
     expect(headerOf(e, "x-new")).toBe("2");
+  });
+  test("regression (http-cache-tests 304-etag-update-response-Content-MD5): checksums of the stored content are not taken", () => {
+    const e = makeEntry(200, [["etag", '"a"'], ["content-md5", "rL0Y20zC+Fzt72VPzMSk2A=="], ["content-digest", "sha-256=:old:"]], NOW, NOW, OPTS);
+    mergeNotModified(e, [["content-md5", "N7UdGUp1E+RbVvZSTy1R8g=="], ["content-digest", "sha-256=:new:"], ["content-encoding", "gzip"], ["content-type", "a/b"]]);
+    expect(headerOf(e, "content-md5")).toBe("rL0Y20zC+Fzt72VPzMSk2A==");
+    expect(headerOf(e, "content-digest")).toBe("sha-256=:old:");
+    expect(headerOf(e, "content-encoding")).toBeNull();
+    expect(headerOf(e, "content-type")).toBe("a/b");
+  });
+});
+
+describe("Surrogate-Control in a stored entry", () => {
+  test("its max-age is the lifetime, and no-cache no longer forces revalidation; must-revalidate still holds", () => {
+    const e = makeEntry(200, [["cache-control", "no-cache, must-revalidate"], ["surrogate-control", "max-age=60"]], NOW, NOW, OPTS);
+    expect(e.lifetime).toBe(60_000);
+    expect(e.flags).toBe(FLAG_MUST_REVALIDATE);
+  });
+  test("its RFC 5861 windows outrank Cache-Control's", () => {
+    const e = makeEntry(200, [["cache-control", "max-age=1, stale-while-revalidate=5"], ["surrogate-control", "max-age=10, stale-while-revalidate=30, stale-if-error=90"]], NOW, NOW, OPTS);
+    expect([e.lifetime, e.swr, e.sie]).toEqual([10_000, 30_000, 90_000]);
+  });
+  test("a 304's Surrogate-Control re-derives the lifetime", () => {
+    const e = makeEntry(200, [["etag", '"a"'], ["surrogate-control", "max-age=1"]], NOW, NOW, OPTS);
+    mergeNotModified(e, [["surrogate-control", "max-age=300"]]);
+    derive(e, OPTS);
+    expect(e.lifetime).toBe(300_000);
   });
 });
 

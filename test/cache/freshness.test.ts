@@ -1,14 +1,25 @@
-// RFC 9111 §4.2.1 (lifetime), §4.2.2 (heuristics), §4.2.3 (age).
+// RFC 9111 §4.2.1 (lifetime), §4.2.2 (heuristics), §4.2.3 (age); Surrogate-Control max-age (surrogate.ts).
 import { describe, expect, test } from "bun:test";
 import { formatHttpDate } from "../../src/cache/dates.ts";
 import { parseCacheControl } from "../../src/cache/directives.ts";
 import { ageValue, correctedInitialAge, currentAge, freshnessLifetime, HEURISTIC_MAX_MS, type LifetimeInput } from "../../src/cache/freshness.ts";
+import { surrogateDirectives } from "../../src/cache/surrogate.ts";
 
 const NOW = Date.UTC(2026, 0, 1, 12, 0, 0);
 const at = (s: number) => formatHttpDate(NOW + s * 1000);
-type Over = Partial<Omit<LifetimeInput, "cc">> & { cc?: string };
-const life = ({ cc, ...over }: Over = {}) =>
-  freshnessLifetime({ status: 200, date: at(0), expires: null, lastModified: null, responseTime: NOW, routeTtl: 0, ...over, cc: parseCacheControl(cc ?? null) });
+type Over = Partial<Omit<LifetimeInput, "cc" | "surrogate">> & { cc?: string; sc?: string };
+const life = ({ cc, sc, ...over }: Over = {}) =>
+  freshnessLifetime({
+    status: 200,
+    date: at(0),
+    expires: null,
+    lastModified: null,
+    responseTime: NOW,
+    routeTtl: 0,
+    ...over,
+    cc: parseCacheControl(cc ?? null),
+    surrogate: surrogateDirectives(sc ?? null),
+  });
 
 describe("§4.2.1 freshness lifetime", () => {
   test("s-maxage over max-age over Expires", () => {
@@ -38,6 +49,20 @@ describe("§4.2.1 freshness lifetime", () => {
   });
 });
 
+describe("Surrogate-Control max-age (the extension of surrogate.ts)", () => {
+  test("regression (http-cache-tests surrogate-max-age-long-cc-max-age, -0-expires): it outranks s-maxage, max-age and Expires", () => {
+    expect(life({ cc: "max-age=3600", sc: "max-age=1" })).toEqual({ ms: 1000, source: "surrogate-control" });
+    expect(life({ cc: "max-age=1, s-maxage=5", sc: "max-age=3600" }).ms).toBe(3_600_000);
+    expect(life({ expires: at(10_000), sc: "max-age=0" }).ms).toBe(0);
+    expect(life({ expires: at(-10_000), sc: "max-age=3600" }).ms).toBe(3_600_000);
+    expect(life({ expires: "0", sc: "max-age=3600" }).ms).toBe(3_600_000);
+  });
+  test("aimed at another surrogate, or invalid: Cache-Control decides", () => {
+    expect(life({ cc: "max-age=10", sc: "max-age=3600;cdn" })).toEqual({ ms: 10_000, source: "max-age" });
+    expect(life({ cc: "max-age=10", sc: "max-age=soon" })).toEqual({ ms: 10_000, source: "max-age" });
+  });
+});
+
 describe("§4.2.2 heuristic freshness", () => {
   test("10% of Date − Last-Modified", () => {
     expect(life({ lastModified: at(-1000) })).toEqual({ ms: 100_000, source: "heuristic" });
@@ -48,6 +73,11 @@ describe("§4.2.2 heuristic freshness", () => {
   test("only for heuristically cacheable statuses", () => {
     expect(life({ status: 302, lastModified: at(-1000) }).ms).toBe(0);
     expect(life({ status: 404, lastModified: at(-1000) }).ms).toBe(100_000);
+  });
+  test("regression (http-cache-tests heuristic-599-cached): and for public responses of any status (§5.2.2.9)", () => {
+    expect(life({ status: 599, cc: "public", lastModified: at(-1000) })).toEqual({ ms: 100_000, source: "heuristic" });
+    expect(life({ status: 302, cc: "public", lastModified: at(-1000) }).ms).toBe(100_000);
+    expect(life({ status: 599, lastModified: at(-1000) }).ms).toBe(0);
   });
   test("a Last-Modified in the future gives nothing", () => {
     expect(life({ lastModified: at(100) }).ms).toBe(0);

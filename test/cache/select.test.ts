@@ -64,6 +64,11 @@ describe("RFC 5861", () => {
     expect(usableOnError(entry("max-age=10, stale-if-error=60"), NOW + 80_000, rd(null))).toBe(false);
     expect(usableOnError(entry("max-age=10, stale-if-error=60, must-revalidate"), NOW + 20_000, rd(null))).toBe(false);
   });
+  test("§4.2.4: a no-cache response is never served unvalidated on an error, fresh or not, whatever the windows", () => {
+    expect(usableOnError(entry("no-cache, max-age=10, stale-if-error=60"), NOW + 5_000, rd(null))).toBe(false);
+    expect(usableOnError(entry("no-cache, max-age=10, stale-if-error=60"), NOW + 20_000, rd(null))).toBe(false);
+    expect(usableOnError(entry("no-cache, max-age=10"), NOW + 20_000, rd("max-stale"))).toBe(false);
+  });
 });
 
 describe("client conditionals against a stored response (RFC 9110 §13)", () => {

@@ -1,10 +1,11 @@
-// RFC 9111 §3 (storing responses), §3.5 (Authorization), §5.2 directives.
+// RFC 9111 §3 (storing responses), §3.5 (Authorization), §5.2 directives; Surrogate-Control (surrogate.ts).
 import { describe, expect, test } from "bun:test";
 import { parseCacheControl } from "../../src/cache/directives.ts";
 import { notStorableReason, type StorabilityInput } from "../../src/cache/storable.ts";
+import { surrogateDirectives } from "../../src/cache/surrogate.ts";
 
-type Over = Partial<Omit<StorabilityInput, "requestCC" | "responseCC">> & { cc?: string; reqCC?: string };
-const base = ({ cc, reqCC, ...over }: Over = {}): StorabilityInput => ({
+type Over = Partial<Omit<StorabilityInput, "requestCC" | "responseCC" | "surrogate">> & { cc?: string; reqCC?: string; sc?: string };
+const base = ({ cc, reqCC, sc, ...over }: Over = {}): StorabilityInput => ({
   method: "GET",
   authorization: false,
   requestCC: parseCacheControl(reqCC ?? null),
@@ -12,6 +13,7 @@ const base = ({ cc, reqCC, ...over }: Over = {}): StorabilityInput => ({
   responseCC: parseCacheControl(cc ?? "max-age=60"),
   hasExpires: false,
   routeTtl: false,
+  surrogate: surrogateDirectives(sc ?? null),
   ...over,
 });
 
@@ -20,8 +22,23 @@ describe("§3 storability", () => {
   test("only GET is stored (POST, HEAD, PUT are not)", () => {
     for (const m of ["POST", "HEAD", "PUT", "DELETE", "PATCH"]) expect(notStorableReason(base({ method: m }))).toBe("method");
   });
-  test("1xx, 206 and 304 are not stored; unknown statuses are not either", () => {
-    for (const s of [100, 101, 206, 304, 299, 599]) expect(notStorableReason(base({ status: s }))).toBe("status");
+  test("1xx, 206, 304 and codes past 599 are not stored", () => {
+    for (const s of [100, 101, 206, 304, 600]) expect(notStorableReason(base({ status: s }))).toBe("status");
+  });
+  test("regression (http-cache-tests status-299/499/599-fresh): any final status with explicit freshness is stored (§3)", () => {
+    for (const s of [299, 401, 429, 499, 599]) expect(notStorableReason(base({ status: s }))).toBeNull();
+    // not heuristically cacheable: without explicit freshness, not stored
+    for (const s of [299, 499, 599]) expect(notStorableReason(base({ status: s, cc: "" }))).toBe("no-freshness");
+  });
+  test("regression (http-cache-tests status-599-must-understand): must-understand stores only understood statuses (§5.2.2.3)", () => {
+    expect(notStorableReason(base({ status: 599, cc: "max-age=3600, must-understand" }))).toBe("must-understand");
+    expect(notStorableReason(base({ status: 299, cc: "max-age=3600, must-understand" }))).toBe("must-understand");
+    expect(notStorableReason(base({ status: 200, cc: "max-age=3600, must-understand" }))).toBeNull();
+  });
+  test("must-understand with an understood status overrides no-store (§5.2.2.3), not the request's no-store", () => {
+    expect(notStorableReason(base({ cc: "max-age=60, must-understand, no-store" }))).toBeNull();
+    expect(notStorableReason(base({ status: 599, cc: "max-age=60, must-understand, no-store" }))).toBe("must-understand");
+    expect(notStorableReason(base({ cc: "max-age=60, must-understand, no-store", reqCC: "no-store" }))).toBe("no-store");
   });
   test("no-store in the response or the request (§5.2.2.5, §5.2.1.5)", () => {
     expect(notStorableReason(base({ cc: "no-store, max-age=60" }))).toBe("no-store");
@@ -48,5 +65,24 @@ describe("§3 storability", () => {
   });
   test("no-cache responses are storable (revalidated on use)", () => {
     expect(notStorableReason(base({ cc: "no-cache", status: 302 }))).toBeNull();
+  });
+});
+
+describe("Surrogate-Control (a cache extension, §3)", () => {
+  test("regression (http-cache-tests surrogate-no-store-cc-fresh): its no-store wins over Cache-Control max-age and Expires", () => {
+    expect(notStorableReason(base({ cc: "max-age=10000", hasExpires: true, sc: "no-store" }))).toBe("no-store");
+    expect(notStorableReason(base({ cc: "max-age=10000", sc: "no-store;gateway" }))).toBe("no-store");
+  });
+  test("regression (http-cache-tests surrogate-fresh-cc-nostore): its max-age aimed at this cache stores despite Cache-Control no-store", () => {
+    expect(notStorableReason(base({ cc: "no-store", sc: "max-age=10000;gateway" }))).toBeNull();
+    expect(notStorableReason(base({ cc: "", status: 302, sc: "max-age=60" }))).toBeNull();
+  });
+  test("directives aimed at another surrogate change nothing", () => {
+    expect(notStorableReason(base({ cc: "no-store", sc: "max-age=10000;cdn" }))).toBe("no-store");
+    expect(notStorableReason(base({ sc: "no-store;cdn" }))).toBeNull();
+  });
+  test("it never widens the audience: private and §3.5 Authorization still hold", () => {
+    expect(notStorableReason(base({ cc: "private", sc: "max-age=60" }))).toBe("private");
+    expect(notStorableReason(base({ cc: "", authorization: true, sc: "max-age=60" }))).toBe("authorization");
   });
 });

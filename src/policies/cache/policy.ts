@@ -1,19 +1,22 @@
 /**
  * The cache policy of one route: a thin adapter from the pipeline's hooks to
  * the engine (src/cache). Request side: look up, answer hits (and the
- * client's conditionals, only-if-cached), coalesce misses; upstream side:
- * conditional revalidation; response side: store, merge 304s (§4.3.4),
+ * client's conditionals and byte ranges, only-if-cached), coalesce misses;
+ * upstream side: conditional revalidation, Surrogate-Capability; response
+ * side: store, merge 304s (§4.3.4),
  * stale-if-error, invalidation on unsafe methods (§4.4); log: metrics.
  */
-import { notModified, NOT_MODIFIED_FIELDS } from "../../cache/conditional.ts";
+import { notModified, NOT_MODIFIED_FIELDS, selectedForUpdate } from "../../cache/conditional.ts";
 import { forwardStatus, hitStatus, type Forward } from "../../cache/cache-status.ts";
 import type { Coalescer } from "../../cache/coalesce.ts";
 import { parseCacheControl } from "../../cache/directives.ts";
 import { derive, headerOf, makeEntry, mergeNotModified, type CachePolicyOptions, type StoredEntry } from "../../cache/entry.ts";
 import type { HttpCache } from "../../cache/http-cache.ts";
 import { primaryKey, targetUri } from "../../cache/keys.ts";
+import { byteRange, contentRange, ifRangeHolds } from "../../cache/range.ts";
 import { evaluate, requestDirectives, usableOnError, type RequestDirectives } from "../../cache/select.ts";
 import { notStorableReason } from "../../cache/storable.ts";
+import { SURROGATE_CAPABILITY, surrogateDirectives } from "../../cache/surrogate.ts";
 import type { BoundCounter } from "../../metrics/registry.ts";
 import { onCleanup, type RequestContext } from "../context.ts";
 import { noteBody, type Policy } from "../types.ts";
@@ -62,6 +65,17 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
       h.set("age", String(Math.floor(age / 1000)));
       h.set("cache-status", status);
       return new Response(null, { status: 304, headers: h });
+    }
+    const range = head || e.status !== 200 ? null : byteRange(ctx.req.headers.get("range"), body.length);
+    if (range !== null && ifRangeHolds(ctx.req.headers.get("if-range"), headerOf(e, "etag"), headerOf(e, "last-modified"), headerOf(e, "date"))) {
+      // RFC 9110 §14: one range of the stored complete response, as a 206.
+      const part = body.subarray(range.start, range.end + 1);
+      for (const [k, v] of e.headers) if (k !== "content-length") h.append(k, v);
+      h.set("content-length", String(part.length));
+      h.set("content-range", contentRange(range, body.length));
+      h.set("age", String(Math.floor(age / 1000)));
+      h.set("cache-status", status);
+      return noteBody(new Response(part, { status: 206, headers: h }), part);
     }
     for (const [k, v] of e.headers) h.append(k, v);
     h.set("age", String(Math.floor(age / 1000)));
@@ -191,6 +205,8 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
       // The origin is asked for the full response; the client's own conditionals are answered from the stored copy.
       draft.removeHeader("if-none-match");
       draft.removeHeader("if-modified-since");
+      // Edge Architecture §2.1: the origin may aim Surrogate-Control at this cache by its device token.
+      draft.appendHeader("surrogate-capability", SURROGATE_CAPABILITY);
       if (s.found !== null && s.mode !== "fill") {
         // §4.3.1: revalidate with the stored validators.
         const etag = headerOf(s.found.entry, "etag");
@@ -216,6 +232,13 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
       if (s.found !== null && (s.mode === "revalidate" || s.mode === "refresh")) {
         if (status === 304) {
           const e = s.found.entry;
+          if (!selectedForUpdate(e, res.headers.get("etag"), res.headers.get("last-modified"))) {
+            // §4.3.4: the 304 describes another response than the stored one, so it updates nothing; the stored
+            // one answers (the validators it was asked with matched) and stays stale for the next request.
+            s.result = "stale";
+            const cs = forwardStatus("stale", { status: 304, detail: "validator-mismatch" });
+            return respond(ctx, s, e, s.found.body, cs, evaluate(e, now, s.rd).age);
+          }
           mergeNotModified(e, res.headers);
           // §4.3.4: the 304 refreshes the entry's age base too.
           e.responseTime = now;
@@ -275,6 +298,7 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
       responseCC: parseCacheControl(h.get("cache-control")),
       hasExpires: h.has("expires"),
       routeTtl: opts.ttl > 0,
+      surrogate: surrogateDirectives(h.get("surrogate-control")),
     });
   }
 
