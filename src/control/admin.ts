@@ -23,6 +23,7 @@ import { DASHBOARD_HTML, DOCS_HTML } from "./admin-pages.ts";
 import { addRuntimeRoutes } from "./admin-runtime.ts";
 import { addDiscoveryRoutes } from "./admin-discovery.ts";
 import { addCacheRoutes, cacheStats } from "./admin-cache.ts";
+import type { CacheControl } from "../policies/cache/control.ts";
 import type { NameStatus } from "../upstream/discovery/discovery.ts";
 import type { ApplyResult, RuntimeConfig } from "./runtime-config.ts";
 import type { RevocationController } from "../auth/index.ts";
@@ -46,8 +47,10 @@ export interface AdminControls {
   metrics?: MetricsSource;
   /** DNS discovery state (GET /discovery). */
   discovery?(): NameStatus[];
-  /** The response cache arena (purge, stats); null without a cached route. */
+  /** The response cache arena (stats); null without a cached route. */
   cache?(): SharedArrayBuffer | null;
+  /** The cache's main-thread service (purges, Redis tier state). */
+  cacheControl?(): CacheControl | null;
 }
 
 export interface AdminServer {
@@ -68,7 +71,9 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
   };
 
   const api = new AdminApi();
-  const cacheState = cacheStats(() => controls.cache?.() ?? null);
+  const cacheBuffer = () => controls.cache?.() ?? null;
+  const cacheControl = () => controls.cacheControl?.() ?? null;
+  const cacheState = cacheStats(cacheBuffer, cacheControl);
   const html = (page: string) => (ctx: { set: { headers: Record<string, string | number> } }) => {
     ctx.set.headers["content-type"] = "text/html; charset=utf-8";
     // The pages fetch the API themselves; nothing else may run in them.
@@ -131,7 +136,7 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
   addMetricsRoutes(api, controls.config().metrics, controls.metrics);
   addRuntimeRoutes(api, { runtime: controls.runtime, apply: controls.apply });
   addDiscoveryRoutes(api, () => controls.discovery?.() ?? []);
-  addCacheRoutes(api, () => controls.cache?.() ?? null);
+  addCacheRoutes(api, cacheBuffer, cacheControl);
   api
     .add({
       method: "get", path: "/openapi.json", tag: "docs", summary: "This document",

@@ -6,6 +6,7 @@
 import type { GatewayConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { AuthControl } from "../policies/auth/index.ts";
+import type { CacheControl } from "../policies/cache/control.ts";
 import { startAdmin, type AdminServer } from "./admin.ts";
 import { ControlMetrics } from "../metrics/control-metrics.ts";
 import { attachMetrics } from "../metrics/registry.ts";
@@ -266,6 +267,7 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         apply: swap,
         discovery: () => discovery.status(),
         cache: () => shared.policies.cache ?? null,
+        cacheControl: () => services.control<CacheControl>("cache"),
       });
     } catch (e) {
       await gateway.shutdown();
