@@ -10,7 +10,9 @@
  * A stream rather than pub/sub so a reader that was disconnected picks up
  * where it stopped: it reads on from the last id it applied. When the
  * stream was trimmed past that id meanwhile (more than ~1000 announcements
- * missed: XINFO STREAM's max-deleted-entry-id, Redis 7), some purges are
+ * missed: the stream's first entry is past it and entries were trimmed,
+ * XINFO STREAM; checked after each reconnect and after each full batch,
+ * i.e. a backlog), some purges are
  * lost to it, and it drops every response in its arena instead (they refill
  * from Redis or the origin). A stream that is gone (Redis lost its data)
  * is read from its start once it is back.
@@ -74,13 +76,15 @@ export class PurgeFeed {
         if (this.last === null) this.last = await this.tail();
         else if (this.resync) await this.checkGap();
         this.resync = false;
-        const reply = (await this.client.xread("COUNT", BATCH, "BLOCK", BLOCK_MS, "STREAMS", this.key, this.last)) as XReadReply;
-        for (const [, entries] of reply ?? []) {
-          for (const [id, fields] of entries) {
-            this.applyEntry(fields);
-            this.last = id;
-          }
+        const before = this.last;
+        const reply = (await this.client.xread("COUNT", BATCH, "BLOCK", BLOCK_MS, "STREAMS", this.key, before)) as XReadReply;
+        const entries = reply?.[0]?.[1] ?? [];
+        for (const [id, fields] of entries) {
+          this.applyEntry(fields);
+          this.last = id;
         }
+        // A full batch means a backlog: it may have grown past what the stream keeps.
+        if (entries.length === BATCH) await this.checkGap(before);
       } catch (e) {
         if (this.stopped) return;
         if (this.last !== null) this.resync = true;
@@ -108,8 +112,8 @@ export class PurgeFeed {
     return newest[0]?.[0] ?? "0-0";
   }
 
-  /** After a reconnect: were announcements trimmed before we read them? */
-  private async checkGap(): Promise<void> {
+  /** After a reconnect or a backlog: were announcements after `since` trimmed before we read them? */
+  private async checkGap(since: string = this.last!): Promise<void> {
     let info: unknown[];
     try {
       info = (await this.client.call("XINFO", "STREAM", this.key)) as unknown[];
@@ -121,23 +125,31 @@ export class PurgeFeed {
       }
       throw e;
     }
-    const field = (name: string) => {
+    const field = (name: string): unknown => {
       const i = info.indexOf(name);
-      return i < 0 ? null : String(info[i + 1]);
+      return i < 0 ? undefined : info[i + 1];
     };
-    const last = this.last!;
-    const generated = field("last-generated-id") ?? "0-0";
+    const last = since;
+    const generated = String(field("last-generated-id") ?? "0-0");
+    const firstEntry = field("first-entry") as [string, string[]] | null | undefined;
+    const first = firstEntry ? firstEntry[0] : null;
+    // Entries trimmed from this stream so far (Redis 7: entries-added); unknown before.
+    const added = field("entries-added");
+    const trimmed = added === undefined ? Infinity : Number(added) - Number(field("length") ?? 0);
     if (compareIds(generated, last) < 0) {
       // A newer stream than the one we read (Redis restarted empty): all of it is new to us.
       this.last = "0-0";
+      if (trimmed > 0) this.clear();
       return;
     }
-    // Without max-deleted-entry-id (Redis < 7) a trim cannot be told apart: assume the worst.
-    const deleted = field("max-deleted-entry-id");
-    if (deleted === null || compareIds(deleted, last) > 0) {
-      this.clears++;
-      this.opts.clearAll();
-    }
+    // What we read last is still there: every trimmed entry is older.
+    if (first !== null && compareIds(first, last) <= 0) return;
+    if (trimmed > 0) this.clear();
+  }
+
+  private clear(): void {
+    this.clears++;
+    this.opts.clearAll();
   }
 
   private ready(): Promise<void> {
