@@ -30,7 +30,7 @@ import type { RevocationController } from "../auth/index.ts";
 import type { AdminConfig, GatewayConfig } from "../config/types.ts";
 import type { UpstreamSnapshot } from "../upstream/index.ts";
 import { VERSION } from "../version.ts";
-import { requestSummary } from "../metrics/summary.ts";
+import { cacheSummary, requestSummary } from "../metrics/summary.ts";
 import { addMetricsRoutes, type MetricsSource } from "./metrics-server.ts";
 
 /** What the admin API may see and do of the running gateway. */
@@ -59,6 +59,12 @@ export interface AdminServer {
 }
 
 const RevocationBody = t.Object({ kind: t.Union([t.Literal("jti"), t.Literal("api_key")]), value: t.String({ minLength: 1, maxLength: 8192 }) });
+
+/** The cache block of GET /status: the arena's figures, the Redis tier's state and the requests by cache result. */
+function withRequests(state: unknown, metrics: MetricsSource | undefined): unknown {
+  if (state === null || metrics === undefined) return state;
+  return { ...(state as object), requests: cacheSummary(metrics.metrics()) };
+}
 
 export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServer {
   const expected = Buffer.from(`Bearer ${cfg.token}`);
@@ -97,7 +103,7 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
           redis: c.redis ? { mode: c.redis.mode, on_error: c.redis.on_error } : null,
           revocation: { pending: controls.revocation().pending, last_error: controls.revocation().lastError },
           requests: controls.metrics ? requestSummary(controls.metrics.metrics()) : null,
-          cache: cacheState(),
+          cache: withRequests(cacheState(), controls.metrics),
         };
       },
     })

@@ -139,6 +139,14 @@ describe("two instances, one Redis tier", () => {
     expect(count("/shared")).toBe(1);
   });
 
+  test("GET /status: the arena, the requests by cache result and the Redis tier's state", async () => {
+    const c = (await admin(b, "/status")).cache;
+    expect(c.entries).toBeGreaterThan(0);
+    expect(c.requests.hit).toBeGreaterThanOrEqual(2);
+    expect(c.requests.hit_ratio).toBeGreaterThan(0);
+    expect(c.redis).toMatchObject({ connected: true, feed: true, pending_purges: 0, feed_clears: 0 });
+  });
+
   test("the keys are under key_prefix, with the keep time as their expiry", async () => {
     await (await get(a, "/keys")).text();
     const direct = new Redis(redis.url);
