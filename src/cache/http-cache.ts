@@ -60,15 +60,20 @@ export class HttpCache {
 
   /** Store `e` for a request whose headers `get` reads; false when it is not worth it or does not fit. */
   put(primary: string, get: (name: string) => string | null, e: StoredEntry, body: Uint8Array, now: number): boolean {
+    return this.place(primary, e.vary.length > 0 ? secondaryKey(primary, e.vary, get) : primary, e, body, now);
+  }
+
+  /** The key `put` stores `e` under for a request whose headers `get` reads. */
+  keyFor(primary: string, get: (name: string) => string | null, e: StoredEntry): string {
+    return e.vary.length > 0 ? secondaryKey(primary, e.vary, get) : primary;
+  }
+
+  /** Store an entry whose key is known (one found in the Redis tier): the Vary marker, the entry, its tags. */
+  place(primary: string, key: string, e: StoredEntry, body: Uint8Array, now: number): boolean {
     const ttl = this.keepFor(e, now);
     if (ttl <= 0) return false;
-    const meta = encodeEntry(e);
-    let key = primary;
-    if (e.vary.length > 0) {
-      if (!this.store.set(primary, encodeMarker(e.vary), EMPTY, ttl)) return false;
-      key = secondaryKey(primary, e.vary, get);
-    }
-    if (!this.store.set(key, meta, body, ttl)) return false;
+    if (key !== primary && !this.store.set(primary, encodeMarker(e.vary), EMPTY, ttl)) return false;
+    if (!this.store.set(key, encodeEntry(e), body, ttl)) return false;
     for (const t of e.tags) this.tag(t, key, ttl);
     return true;
   }
@@ -88,6 +93,11 @@ export class HttpCache {
   purgePrefix(prefix: string): number {
     // Keys start with the URI, so a URI prefix is a key prefix; the tag and lock entries start with \x01 and stay.
     return prefix.length === 0 ? 0 : this.store.deletePrefix(prefix);
+  }
+
+  /** Every stored response (keys start with their URI's scheme), when purges may have been missed; tag and lock entries stay. */
+  clear(): number {
+    return this.store.deletePrefix("http");
   }
 
   purgeTag(tag: string): number {

@@ -15,6 +15,12 @@ export function primaryKey(uri: string, route: string): string {
   return `${uri}\0${route}`;
 }
 
+/** The target URI a primary or secondary key starts with. */
+export function uriOfKey(key: string): string {
+  const end = key.indexOf("\0");
+  return end < 0 ? key : key.slice(0, end);
+}
+
 /** The prefix every key of `uri` starts with (all routes, all variants). */
 export function uriPrefix(uri: string): string {
   return `${uri}\0`;

@@ -1,11 +1,13 @@
 /**
  * Admin endpoints of the response cache: purge by URL (every route and Vary
  * variant of it), by URL prefix, or by tag (the upstream's Surrogate-Key /
- * Cache-Tag), and the arena's state. The main thread opens the same shared
- * arena the workers use, so a purge reaches every worker at once.
+ * Cache-Tag), and the arena's state. Purges go through the cache's
+ * main-thread service (policies/cache/control.ts): it drops the entries from
+ * the arena the workers share (every worker at once) and, with the Redis
+ * tier, from Redis and every other instance's arena.
  */
 import { t } from "elysia";
-import { HttpCache } from "../cache/http-cache.ts";
+import type { CacheControl } from "../policies/cache/control.ts";
 import { SharedStore, type StoreStats } from "../store/index.ts";
 import type { AdminApi } from "./admin-api.ts";
 
@@ -14,30 +16,38 @@ const PurgeBody = t.Object(
   { additionalProperties: false },
 );
 
-/** The cache over the arena in `buffer` (opened once per buffer: a reload may bring a new one). */
-function opener(buffer: () => SharedArrayBuffer | null): () => { cache: HttpCache; store: SharedStore } | null {
+/** The store over the arena in `buffer` (opened once per buffer: a reload may bring a new one). */
+function opener(buffer: () => SharedArrayBuffer | null): () => SharedStore | null {
   let last: SharedArrayBuffer | null = null;
-  let open: { cache: HttpCache; store: SharedStore } | null = null;
+  let open: SharedStore | null = null;
   return () => {
     const b = buffer();
     if (b === null) return null;
     if (b !== last) {
-      const store = new SharedStore(b);
-      open = { cache: new HttpCache(store), store };
+      open = new SharedStore(b);
       last = b;
     }
     return open;
   };
 }
 
-/** The arena's figures for GET /status and GET /cache; null without a cached route. */
-export function cacheStats(buffer: () => SharedArrayBuffer | null): () => StoreStats | null {
+/** The arena's figures alone (the /metrics gauges); null without a cached route. */
+export function arenaStats(buffer: () => SharedArrayBuffer | null): () => StoreStats | null {
   const get = opener(buffer);
-  return () => get()?.store.stats() ?? null;
+  return () => get()?.stats() ?? null;
 }
 
-export function addCacheRoutes(api: AdminApi, buffer: () => SharedArrayBuffer | null): void {
+/** The arena's figures for GET /status and GET /cache, and the Redis tier's state; null without a cached route. */
+export function cacheStats(buffer: () => SharedArrayBuffer | null, control: () => CacheControl | null): () => unknown {
   const get = opener(buffer);
+  return () => {
+    const stats = get()?.stats();
+    return stats === undefined ? null : { ...stats, redis: control()?.redisState() ?? null };
+  };
+}
+
+export function addCacheRoutes(api: AdminApi, buffer: () => SharedArrayBuffer | null, control: () => CacheControl | null): void {
+  const stats = cacheStats(buffer, control);
   api
     .add({
       method: "post",
@@ -45,41 +55,44 @@ export function addCacheRoutes(api: AdminApi, buffer: () => SharedArrayBuffer | 
       tag: "cache",
       summary: "Purge cached responses by url, prefix or tag",
       description:
-        'One of { "url": "http://api.example.com/users/1" } (that URL on every route, all its Vary variants), { "prefix": "http://api.example.com/users/" } or { "tag": "user-1" } (Surrogate-Key / Cache-Tag). URLs are as the gateway saw them: scheme, Host as sent (lower-cased), path and query. Answers how many entries went.',
+        'One of { "url": "http://api.example.com/users/1" } (that URL on every route, all its Vary variants), { "prefix": "http://api.example.com/users/" } or { "tag": "user-1" } (Surrogate-Key / Cache-Tag). URLs are as the gateway saw them: scheme, Host as sent (lower-cased), path and query. Answers how many entries went from this instance\'s memory tier (purged) and, with [cache] redis = true, from Redis (redis_purged); replicated: false means Redis is unreachable and the purge is queued until it is back.',
       body: PurgeBody,
       responses: {
-        200: { description: "purged", schema: t.Object({ purged: t.Integer() }) },
+        200: {
+          description: "purged",
+          schema: t.Object({ purged: t.Integer(), redis_purged: t.Union([t.Integer(), t.Null()]), replicated: t.Union([t.Boolean(), t.Null()]) }),
+        },
         400: { description: "not exactly one of url, prefix, tag" },
         404: { description: "no route has a cache" },
       },
-      handler: ({ body, set }) => {
+      handler: async ({ body, set }) => {
         const b = body as { url?: string; prefix?: string; tag?: string };
         const given = [b.url, b.prefix, b.tag].filter((v) => v !== undefined).length;
         if (given !== 1) {
           set.status = 400;
           return { error: "bad_request", message: "give exactly one of url, prefix, tag" };
         }
-        const c = get();
-        if (c === null) {
-          set.status = 404;
-          return { error: "not_found", message: "no route has a cache" };
-        }
         const url = b.url ?? b.prefix;
         if (url !== undefined && !/^https?:\/\//i.test(url)) {
           set.status = 400;
           return { error: "bad_request", message: "url and prefix must start with http:// or https://" };
         }
-        const purged = b.url !== undefined ? c.cache.invalidate(normalise(b.url)) : b.prefix !== undefined ? c.cache.purgePrefix(normalise(b.prefix)) : c.cache.purgeTag(b.tag!);
-        return { purged };
+        const done =
+          b.url !== undefined ? control()?.purge("url", normalise(b.url)) : b.prefix !== undefined ? control()?.purge("prefix", normalise(b.prefix)) : control()?.purge("tag", b.tag!);
+        if (done == null) {
+          set.status = 404;
+          return { error: "not_found", message: "no route has a cache" };
+        }
+        return await done;
       },
     })
     .add({
       method: "get",
       path: "/cache",
       tag: "cache",
-      summary: "The shared cache arena: entries, bytes, capacity, evictions",
-      responses: { 200: { description: "arena figures, or null without a cached route" } },
-      handler: () => get()?.store.stats() ?? null,
+      summary: "The shared cache arena: entries, bytes, capacity, evictions; the Redis tier's state",
+      responses: { 200: { description: "arena figures (and redis: the Redis tier's state, or null), or null without a cached route" } },
+      handler: () => stats(),
     });
 }
 

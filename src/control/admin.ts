@@ -23,13 +23,14 @@ import { DASHBOARD_HTML, DOCS_HTML } from "./admin-pages.ts";
 import { addRuntimeRoutes } from "./admin-runtime.ts";
 import { addDiscoveryRoutes } from "./admin-discovery.ts";
 import { addCacheRoutes, cacheStats } from "./admin-cache.ts";
+import type { CacheControl } from "../policies/cache/control.ts";
 import type { NameStatus } from "../upstream/discovery/discovery.ts";
 import type { ApplyResult, RuntimeConfig } from "./runtime-config.ts";
 import type { RevocationController } from "../auth/index.ts";
 import type { AdminConfig, GatewayConfig } from "../config/types.ts";
 import type { UpstreamSnapshot } from "../upstream/index.ts";
 import { VERSION } from "../version.ts";
-import { requestSummary } from "../metrics/summary.ts";
+import { cacheSummary, requestSummary } from "../metrics/summary.ts";
 import { addMetricsRoutes, type MetricsSource } from "./metrics-server.ts";
 
 /** What the admin API may see and do of the running gateway. */
@@ -46,8 +47,10 @@ export interface AdminControls {
   metrics?: MetricsSource;
   /** DNS discovery state (GET /discovery). */
   discovery?(): NameStatus[];
-  /** The response cache arena (purge, stats); null without a cached route. */
+  /** The response cache arena (stats); null without a cached route. */
   cache?(): SharedArrayBuffer | null;
+  /** The cache's main-thread service (purges, Redis tier state). */
+  cacheControl?(): CacheControl | null;
 }
 
 export interface AdminServer {
@@ -56,6 +59,12 @@ export interface AdminServer {
 }
 
 const RevocationBody = t.Object({ kind: t.Union([t.Literal("jti"), t.Literal("api_key")]), value: t.String({ minLength: 1, maxLength: 8192 }) });
+
+/** The cache block of GET /status: the arena's figures, the Redis tier's state and the requests by cache result. */
+function withRequests(state: unknown, metrics: MetricsSource | undefined): unknown {
+  if (state === null || metrics === undefined) return state;
+  return { ...(state as object), requests: cacheSummary(metrics.metrics()) };
+}
 
 export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServer {
   const expected = Buffer.from(`Bearer ${cfg.token}`);
@@ -68,7 +77,9 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
   };
 
   const api = new AdminApi();
-  const cacheState = cacheStats(() => controls.cache?.() ?? null);
+  const cacheBuffer = () => controls.cache?.() ?? null;
+  const cacheControl = () => controls.cacheControl?.() ?? null;
+  const cacheState = cacheStats(cacheBuffer, cacheControl);
   const html = (page: string) => (ctx: { set: { headers: Record<string, string | number> } }) => {
     ctx.set.headers["content-type"] = "text/html; charset=utf-8";
     // The pages fetch the API themselves; nothing else may run in them.
@@ -92,7 +103,7 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
           redis: c.redis ? { mode: c.redis.mode, on_error: c.redis.on_error } : null,
           revocation: { pending: controls.revocation().pending, last_error: controls.revocation().lastError },
           requests: controls.metrics ? requestSummary(controls.metrics.metrics()) : null,
-          cache: cacheState(),
+          cache: withRequests(cacheState(), controls.metrics),
         };
       },
     })
@@ -131,7 +142,7 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
   addMetricsRoutes(api, controls.config().metrics, controls.metrics);
   addRuntimeRoutes(api, { runtime: controls.runtime, apply: controls.apply });
   addDiscoveryRoutes(api, () => controls.discovery?.() ?? []);
-  addCacheRoutes(api, () => controls.cache?.() ?? null);
+  addCacheRoutes(api, cacheBuffer, cacheControl);
   api
     .add({
       method: "get", path: "/openapi.json", tag: "docs", summary: "This document",

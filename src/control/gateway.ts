@@ -6,8 +6,9 @@
 import type { GatewayConfig } from "../config/types.ts";
 import { ConfigError } from "../errors.ts";
 import type { AuthControl } from "../policies/auth/index.ts";
+import type { CacheControl } from "../policies/cache/control.ts";
 import { startAdmin, type AdminServer } from "./admin.ts";
-import { cacheStats } from "./admin-cache.ts";
+import { arenaStats } from "./admin-cache.ts";
 import { ControlMetrics } from "../metrics/control-metrics.ts";
 import { attachMetrics } from "../metrics/registry.ts";
 import { VERSION } from "../version.ts";
@@ -77,7 +78,7 @@ export async function startGateway(configPath: string): Promise<Gateway> {
   const metricsSource: MetricsSource = {
     metrics: () => (control.workers.set(slots.filter((s) => !s.stopping).length), registry.shared),
     upstreams: () => services.upstreamState().snapshot(),
-    cache: cacheStats(() => shared.policies.cache ?? null),
+    cache: arenaStats(() => shared.policies.cache ?? null),
   };
   const slots: WorkerSlot[] = [];
   let port = config.server.port;
@@ -270,6 +271,7 @@ export async function startGateway(configPath: string): Promise<Gateway> {
         apply: swap,
         discovery: () => discovery.status(),
         cache: () => shared.policies.cache ?? null,
+        cacheControl: () => services.control<CacheControl>("cache"),
       });
     } catch (e) {
       await gateway.shutdown();

@@ -15,8 +15,8 @@
  * slot. Any failure (not connected, timeout, error reply) rejects with
  * StoreUnavailable; the caller applies redis.on_error.
  */
-import { Command } from "ioredis";
 import { isReady, type RedisClient } from "../util/redis.ts";
+import { BinaryScript } from "../util/redis-script.ts";
 import { packRecord, unpackRecord, type IdempotencyRecord } from "./record.ts";
 import { StoreUnavailable, type BeginResult, type FinalRecord, type IdempotencyStore } from "./store.ts";
 
@@ -34,29 +34,6 @@ const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call
 return 0`;
 
 const TAKEN: BeginResult = { taken: true };
-
-/** EVALSHA with binary arguments and replies, falling back to EVAL on NOSCRIPT (as limits/redis/script.ts). */
-class BinaryScript {
-  private readonly sha: string;
-  constructor(
-    private readonly redis: RedisClient,
-    private readonly source: string,
-  ) {
-    this.sha = new Bun.CryptoHasher("sha1").update(source).digest("hex");
-  }
-  /** Replies as Buffers (replyEncoding null): records are binary. */
-  private send(name: string, args: (string | Buffer | number)[]): Promise<unknown> {
-    return this.redis.sendCommand(new Command(name, args, { replyEncoding: null })) as Promise<unknown>;
-  }
-  async run(key: string, args: (string | Buffer | number)[]): Promise<unknown> {
-    try {
-      return await this.send("evalsha", [this.sha, 1, key, ...args]);
-    } catch (err) {
-      if (!(err instanceof Error) || !err.message.startsWith("NOSCRIPT")) throw err;
-      return await this.send("eval", [this.source, 1, key, ...args]);
-    }
-  }
-}
 
 export class RedisRecordStore implements IdempotencyStore {
   readonly kind = "redis";

@@ -30,3 +30,27 @@ export function requestSummary(m: SharedMetrics): RequestSummary {
   }
   return out;
 }
+
+export interface CacheRequestSummary {
+  hit: number;
+  stale: number;
+  miss: number;
+  revalidated: number;
+  bypass: number;
+  /** (hit + stale) / (hit + stale + miss + revalidated); null before any cacheable request. */
+  hit_ratio: number | null;
+}
+
+/** Requests of cached routes by cache result (gateway_cache_requests_total, all routes), for GET /status. */
+export function cacheSummary(m: SharedMetrics): CacheRequestSummary {
+  const out: CacheRequestSummary = { hit: 0, stale: 0, miss: 0, revalidated: 0, bypass: 0, hit_ratio: null };
+  for (const e of m.entries()) {
+    if (!e.key.startsWith("gateway_cache_requests_total\u0000")) continue;
+    const result = splitSeriesKey(e.key).values[1] as keyof Omit<CacheRequestSummary, "hit_ratio">;
+    if (result in out) out[result] += m.read(e.cell);
+  }
+  const served = out.hit + out.stale;
+  const asked = served + out.miss + out.revalidated;
+  out.hit_ratio = asked === 0 ? null : Math.round((served / asked) * 10000) / 10000;
+  return out;
+}

@@ -12,6 +12,10 @@ export interface RedisProcess {
   kill(): Promise<void>;
   /** Start again on the same port (empty dataset). */
   restart(): Promise<void>;
+  /** SIGSTOP: connections stay open and nothing answers (a hung server). */
+  pause(): void;
+  /** SIGCONT after pause(). */
+  resume(): void;
   stop(): Promise<void>;
 }
 
@@ -44,7 +48,12 @@ export async function startRedis(): Promise<RedisProcess> {
     url: `redis://127.0.0.1:${port}`,
     kill,
     restart: launch,
-    stop: kill,
+    pause: () => proc?.kill("SIGSTOP"),
+    resume: () => proc?.kill("SIGCONT"),
+    stop: async () => {
+      proc?.kill("SIGCONT");
+      await kill();
+    },
   };
 }
 

@@ -21,6 +21,7 @@ export interface CacheSectionConfig {
   size: number;
   /** Largest body stored; larger ones stream through uncached. */
   max_object_size: number;
+  /** A second tier in Redis (`[redis]`), shared by every instance on it. */
   redis: boolean;
   /** How long coalesced misses wait for the request filling the entry before going upstream themselves. */
   lock_timeout: number;
@@ -47,8 +48,9 @@ export function normalizeCacheSection(ctx: NormalizeContext, doc: Record<string,
   const lock = readDuration(ctx, raw.lock_timeout as string | undefined, ["cache", "lock_timeout"], CACHE_DEFAULTS.lock_timeout);
   if (typeof raw.size === "string" && size < 1024 * 1024) ctx.problems.add(["cache", "size"], "must be at least 1MB");
   if (typeof raw.max_object_size === "string" && (max < 1 || max > size / 4)) ctx.problems.add(["cache", "max_object_size"], "must be between 1B and a quarter of cache.size");
-  if (raw.redis === true) ctx.problems.add(["cache", "redis"], "the Redis second tier is not available in this version (set redis = false)");
-  return { cache: { size, max_object_size: max, redis: false, lock_timeout: lock } };
+  const redis = raw.redis === true;
+  if (redis && doc.redis === undefined) ctx.problems.add(["cache", "redis"], "the Redis second tier needs a [redis] section (its url); add one or set redis = false");
+  return { cache: { size, max_object_size: max, redis, lock_timeout: lock } };
 }
 
 export function normalizeCacheRoute(ctx: NormalizeContext, raw: Record<string, unknown>, at: KeyPath): CacheRouteConfig {

@@ -5,6 +5,12 @@
  * upstream side: conditional revalidation, Surrogate-Capability; response
  * side: store, merge 304s (§4.3.4),
  * stale-if-error, invalidation on unsafe methods (§4.4); log: metrics.
+ *
+ * With the Redis tier (`[cache] redis = true`, remote.ts) the arena is asked
+ * first; on a miss (or a stale copy) the request that leads the fill asks
+ * Redis, and an entry found there fills the arena and answers
+ * (`Cache-Status: gateway; hit; …; detail=redis`). Stores, 304 updates and
+ * invalidations are written to both.
  */
 import { notModified, NOT_MODIFIED_FIELDS, selectedForUpdate } from "../../cache/conditional.ts";
 import { forwardStatus, hitStatus, type Forward } from "../../cache/cache-status.ts";
@@ -12,6 +18,7 @@ import type { Coalescer } from "../../cache/coalesce.ts";
 import { parseCacheControl } from "../../cache/directives.ts";
 import { derive, headerOf, makeEntry, mergeNotModified, type CachePolicyOptions, type StoredEntry } from "../../cache/entry.ts";
 import type { HttpCache } from "../../cache/http-cache.ts";
+import type { RemoteFound } from "../../cache/redis-tier.ts";
 import { primaryKey, targetUri } from "../../cache/keys.ts";
 import { byteRange, contentRange, ifRangeHolds } from "../../cache/range.ts";
 import { evaluate, requestDirectives, usableOnError, type RequestDirectives } from "../../cache/select.ts";
@@ -21,6 +28,7 @@ import type { BoundCounter } from "../../metrics/registry.ts";
 import { onCleanup, type RequestContext } from "../context.ts";
 import { noteBody, type Policy } from "../types.ts";
 import { isRefresh, refreshInBackground } from "./refresh.ts";
+import type { RemoteTier } from "./remote.ts";
 
 export type Result = "hit" | "miss" | "stale" | "bypass" | "revalidated";
 
@@ -31,6 +39,8 @@ export interface CacheRuntime {
   maxObject: number;
   now: () => number;
   counters(route: string): Record<Result, BoundCounter>;
+  /** The Redis tier, with `[cache] redis = true`. */
+  remote: RemoteTier | null;
 }
 
 /** Per request, between the hooks. */
@@ -42,7 +52,9 @@ interface State {
   rd: RequestDirectives;
   requestTime: number;
   fwd: Forward;
-  found: { key: string; entry: StoredEntry; body: Uint8Array } | null;
+  found: RemoteFound | null;
+  /** The secondary key the arena's Vary marker gave on a vary-miss (the Redis tier looks there directly). */
+  varyKey: string | null;
   /** The client's own conditionals, kept back from the origin on a fill (answered from the stored copy). */
   inm: string | null;
   ims: string | null;
@@ -55,7 +67,7 @@ const NO_CACHE_ENTRY = 504;
 export function createCachePolicy(routeName: string, opts: CachePolicyOptions, rt: CacheRuntime): Policy {
   const states = new WeakMap<RequestContext, State>();
   const counters = rt.counters(routeName);
-  const { cache, coalescer } = rt;
+  const { cache, coalescer, remote } = rt;
 
   const respond = (ctx: RequestContext, s: State, e: StoredEntry, body: Uint8Array, status: string, age: number): Response => {
     const h = new Headers();
@@ -84,30 +96,83 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
     return noteBody(new Response(body, { status: e.status, headers: h }), body);
   };
 
-  /** A found entry answers now, or the request goes to the origin (revalidate), or 504 for only-if-cached. */
-  const tryServe = (ctx: RequestContext, s: State, collapsed: boolean): Response | undefined => {
-    const look = cache.lookup(s.primary, (n) => ctx.req.headers.get(n));
-    if (look.kind !== "found") {
-      s.fwd = look.kind;
-      if (s.rd.onlyIfCached) return onlyIfCached(ctx, s);
-      return undefined;
-    }
-    const v = evaluate(look.entry, rt.now(), s.rd);
+  /**
+   * A found entry answers now (fresh; stale within max-stale or
+   * stale-while-revalidate), or is kept for revalidation with the origin
+   * (undefined: s.found, mode "revalidate").
+   */
+  const answerFrom = (ctx: RequestContext, s: State, f: RemoteFound, collapsed: boolean, fromRedis: boolean): Response | undefined => {
+    const v = evaluate(f.entry, rt.now(), s.rd);
     const extra = collapsed ? "; collapsed" : "";
     if (v.use === "fresh") {
       s.result = "hit";
-      return respond(ctx, s, look.entry, look.body, hitStatus(v.ttl, extra), v.age);
+      return respond(ctx, s, f.entry, f.body, hitStatus(v.ttl, fromRedis ? `${extra}; detail=redis` : extra), v.age);
     }
     if (v.use === "stale-ok" || v.use === "swr") {
       s.result = "stale";
       if (v.use === "swr") startRefresh(ctx, s.primary);
-      return respond(ctx, s, look.entry, look.body, `${hitStatus(v.ttl, extra)}; detail=${v.use === "swr" ? "stale-while-revalidate" : "max-stale"}`, v.age);
+      return respond(ctx, s, f.entry, f.body, `${hitStatus(v.ttl, extra)}; detail=${v.use === "swr" ? "stale-while-revalidate" : "max-stale"}`, v.age);
     }
-    s.found = look;
+    s.found = f;
     s.fwd = s.rd.noCache ? "request" : "stale";
-    if (s.rd.onlyIfCached) return onlyIfCached(ctx, s);
     s.mode = "revalidate";
     return undefined;
+  };
+
+  /** The arena's answer, if it has one. */
+  const tryServe = (ctx: RequestContext, s: State, collapsed: boolean): Response | undefined => {
+    const look = cache.lookup(s.primary, (n) => ctx.req.headers.get(n));
+    if (look.kind === "found") return answerFrom(ctx, s, look, collapsed, false);
+    s.fwd = look.kind;
+    s.varyKey = look.kind === "vary-miss" ? look.key : null;
+    return undefined;
+  };
+
+  /**
+   * The Redis tier's answer, when the arena had none (or only a stale copy:
+   * another instance may have refreshed it). A newer entry found there
+   * fills the arena first, so this worker's next requests and the other
+   * workers find it there.
+   */
+  const tryRemote = async (ctx: RequestContext, s: State): Promise<Response | undefined> => {
+    const got = await remote!.tier.lookup(s.primary, (n) => ctx.req.headers.get(n), s.found === null ? s.varyKey : null);
+    if (got === null || (s.found !== null && got.entry.responseTime <= s.found.entry.responseTime)) return undefined;
+    cache.place(s.primary, got.key, got.entry, got.body, rt.now());
+    return answerFrom(ctx, s, got, false, true);
+  };
+
+  /** Ask Redis when it can answer: usable, and the client did not ask for the origin's word (no-cache). */
+  const remoteAsked = (s: State): boolean => remote !== null && !s.rd.noCache && remote.tier.available("lookup");
+
+  /** Nothing in the arena answered: Redis, then only-if-cached's 504, HEAD's pass-through, or the origin (coalesced). */
+  const afterArena = (ctx: RequestContext, s: State): Response | undefined | Promise<Response | undefined> => {
+    const head = ctx.method === "HEAD";
+    if (s.rd.onlyIfCached || head || s.rd.noStore) {
+      const settle = (a: Response | undefined) => {
+        if (a !== undefined) return a;
+        if (s.rd.onlyIfCached) return onlyIfCached(ctx, s);
+        s.mode = head ? "pass" : s.mode === "revalidate" ? "revalidate" : "fill";
+        return undefined;
+      };
+      return remoteAsked(s) ? tryRemote(ctx, s).then(settle) : settle(undefined);
+    }
+    if (s.mode !== "revalidate") s.mode = "fill";
+    const wait = coalescer.join(s.primary);
+    if (wait === null) {
+      lead(ctx, s);
+      if (!remoteAsked(s)) return undefined;
+      return tryRemote(ctx, s).then((a) => {
+        // Served from Redis, and the arena has it now: the waiters need not wait for this response to end.
+        if (a !== undefined && s.leader) (s.leader = false), coalescer.release(s.primary);
+        return a;
+      });
+    }
+    return wait.then(() => {
+      const again = tryServe(ctx, s, true);
+      if (again !== undefined) return again;
+      if (s.mode !== "revalidate") s.mode = "fill";
+      return undefined;
+    });
   };
 
   const onlyIfCached = (ctx: RequestContext, s: State): Response => {
@@ -146,6 +211,7 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
       requestTime: rt.now(),
       fwd: "bypass",
       found: null,
+      varyKey: null,
       inm: ctx.req.headers.get("if-none-match"),
       ims: ctx.req.headers.get("if-modified-since"),
       leader: false,
@@ -180,24 +246,7 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
         return undefined;
       }
       s.result = "miss";
-      const answer = tryServe(ctx, s, false);
-      if (answer !== undefined || method === "HEAD") {
-        if (method === "HEAD" && answer === undefined) s.mode = "pass";
-        return answer;
-      }
-      if (s.mode !== "revalidate") s.mode = "fill";
-      if (s.rd.noStore) return undefined;
-      const wait = coalescer.join(s.primary);
-      if (wait === null) {
-        lead(ctx, s);
-        return undefined;
-      }
-      return wait.then(() => {
-        const again = tryServe(ctx, s, true);
-        if (again !== undefined) return again;
-        if (s.mode !== "revalidate") s.mode = "fill";
-        return undefined;
-      });
+      return tryServe(ctx, s, false) ?? afterArena(ctx, s);
     },
     onUpstreamRequest(ctx, draft) {
       const s = states.get(ctx);
@@ -245,6 +294,7 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
           e.initialAge = 0;
           derive(e, opts);
           cache.update(s.found.key, e, s.found.body, now);
+          remote?.store(s.primary, s.found.key, e, s.found.body, cache.keepFor(e, now));
           s.result = "revalidated";
           return respond(ctx, s, e, s.found.body, forwardStatus("stale", { status: 304 }), 0);
         }
@@ -256,7 +306,10 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
         return;
       }
       const entry = makeEntry(status, res.headers, s.requestTime, now, opts);
-      const stored = entry.vary[0] !== "*" && cache.put(s.primary, (n) => ctx.req.headers.get(n), entry, body ?? new Uint8Array(0), now);
+      const bytes = body ?? new Uint8Array(0);
+      const get = (n: string) => ctx.req.headers.get(n);
+      const stored = entry.vary[0] !== "*" && cache.put(s.primary, get, entry, bytes, now);
+      if (stored) remote?.store(s.primary, cache.keyFor(s.primary, get, entry), entry, bytes, cache.keepFor(entry, now));
       const cs = forwardStatus(s.fwd, { status, stored, ttlMs: stored ? entry.lifetime - entry.initialAge : undefined });
       if (stored && (s.inm !== null || s.ims !== null) && notModified(entry, s.inm, s.ims)) {
         return respond(ctx, s, entry, body ?? new Uint8Array(0), cs, entry.initialAge);
@@ -305,13 +358,15 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
   /** §4.4: the target URI, and Location / Content-Location when they are on the same origin. */
   function invalidate(ctx: RequestContext, s: State, res: Response): void {
     cache.invalidate(s.uri);
+    remote?.invalidate(s.uri);
     const origin = `${rt.scheme}://${ctx.hostPort.toLowerCase()}`;
     for (const name of ["location", "content-location"]) {
       const v = res.headers.get(name);
       if (v === null) continue;
       try {
         const u = new URL(v, s.uri);
-        if (`${u.protocol}//${u.host}` === origin) cache.invalidate(`${origin}${u.pathname}${u.search}`);
+        const same = `${origin}${u.pathname}${u.search}`;
+        if (`${u.protocol}//${u.host}` === origin) cache.invalidate(same), remote?.invalidate(same);
       } catch {
         // not a URI: nothing to invalidate
       }

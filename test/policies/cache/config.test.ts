@@ -52,11 +52,17 @@ describe("[cache]", () => {
       lock_timeout: 2000,
     });
   });
+  test("redis = true with a [redis] section: the second tier is on", () => {
+    const c = testConfig(`${BASE}\n[redis]\nurl = "redis://127.0.0.1:6379"\n[cache]\nredis = true\n`);
+    expect(c.cache.redis).toBe(true);
+    expect(testConfig(`${BASE}\n[redis]\nurl = "redis://127.0.0.1:6379"\n`).cache.redis).toBe(false);
+  });
   test("bad values name their key path", () => {
     expect(problems(`${BASE}\n[cache]\nsize = "lots"\n`)).toEqual(['cache.size: invalid size "lots" (expected a number and a unit: B, KB, MB, GB)']);
     expect(problems(`${BASE}\n[cache]\nsize = "100KB"\n`)).toEqual(["cache.size: must be at least 1MB"]);
     expect(problems(`${BASE}\n[cache]\nsize = "4MB"\nmax_object_size = "2MB"\n`)).toEqual(["cache.max_object_size: must be between 1B and a quarter of cache.size"]);
-    expect(problems(`${BASE}\n[cache]\nredis = true\n`)).toEqual(["cache.redis: the Redis second tier is not available in this version (set redis = false)"]);
+    expect(problems(`${BASE}\n[cache]\nredis = true\n`)).toEqual(["cache.redis: the Redis second tier needs a [redis] section (its url); add one or set redis = false"]);
+    expect(problems(`${BASE}\n[cache]\nredis = "yes"\n`)).toEqual(["cache.redis: expected true or false"]);
     expect(problems(`${BASE}\n[cache]\nsizee = "1MB"\n`)).toEqual(["cache.sizee: unknown key"]);
   });
 });
