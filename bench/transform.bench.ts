@@ -5,6 +5,8 @@
  *  - proxy only (the baseline);
  *  - request + response header edits (set, remove, a {header.X} template);
  *  - a 2 KB JSON response body edited (rename, remove, set);
+ *  - a 2 KB JSON request body edited (rename, remove, set) on a POST, against
+ *    the same POST proxied as is;
  *  - the same body gzip-encoded upstream, decoded, edited, re-encoded;
  *  - a path with three `match` variants, the request taking the last one;
  *  - an aggregate of 3 calls (the fan-out and merge overhead: calls answer at once).
@@ -73,6 +75,7 @@ const match = handlerFor(
   client(json),
 );
 const small = new TextEncoder().encode('{"id":1,"name":"x"}');
+const requestBody = handlerFor(route(BODY.replace("response = ", "request = ")), client(small));
 const aggregate = handlerFor(
   `[[routes]]\nname = "dash"\npath = "/api/:user"\nupstream = "u"\n${["a", "b", "c"].map((n) => `[[routes.aggregate]]\npath = "/${n}/{user}"\nas = "${n}"\n`).join("")}`,
   client(small),
@@ -85,8 +88,16 @@ const call = (h: ReturnType<typeof handlerFor>) => async () => {
   await res!.arrayBuffer();
 };
 
+const post = (h: ReturnType<typeof handlerFor>) => async () => {
+  const res = await h(new Request("http://127.0.0.1:8080/api/bench", { method: "POST", body: json, headers: { ...headers, "content-type": "application/json", "content-length": String(json.length) } }), server);
+  await res!.arrayBuffer();
+};
+const plainPost = handlerFor(route(""), client(small));
+
 summary(() => {
   bench("proxy only", call(plain));
+  bench("POST 2 KB JSON, proxied as is", post(plainPost));
+  bench("POST 2 KB JSON request body edited", post(requestBody));
   bench("header edits (request + response)", call(headersOnly));
   bench("2 KB JSON response body edited", call(body));
   bench("2 KB JSON body, gzip upstream, re-encoded", call(bodyGzip));

@@ -51,6 +51,14 @@ export class MemoryRecordStore implements IdempotencyStore {
     return this.arena.compareAndSet(key, e.version, encodeHead(marker), EMPTY, ttlMs) ? marker : null;
   }
 
+  extend(key: string, token: string, lockMs: number): boolean {
+    const e = this.arena.get(key);
+    if (e === null) return false;
+    const cur = decodeRecord(e.meta, e.body);
+    if (cur === null || cur.state !== "pending" || cur.token !== token) return false;
+    return this.arena.compareAndSet(key, e.version, e.meta, EMPTY, lockMs);
+  }
+
   release(key: string, token: string): void {
     const e = this.arena.get(key);
     if (e === null) return;

@@ -7,9 +7,11 @@
  *   value in the same script (one round trip, and no gap where it could
  *   expire between the two).
  * - complete: the value is still exactly our pending value -> `SET key
- *   <final> PX ttl`; release: the same check -> `DEL key`. Both are a
- *   compare-and-set on the whole value, so a request whose lock expired and
- *   was taken by a retry never overwrites or frees the retry's record.
+ *   <final> PX ttl`; extend (the lease renewal of a long request): the
+ *   same check -> `PEXPIRE key lock_timeout`; release: the same check ->
+ *   `DEL key`. Each is a compare-and-set on the whole value, so a request
+ *   whose lock expired and was taken by a retry never overwrites, renews or
+ *   frees the retry's record.
  *
  * Every script touches one key, so Redis Cluster routes it by that key's
  * slot. Any failure (not connected, timeout, error reply) rejects with
@@ -30,6 +32,9 @@ const COMPLETE = `if redis.call('GET', KEYS[1]) == ARGV[1] then
 end
 return 0`;
 
+const EXTEND = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 0`;
+
 const RELEASE = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
@@ -40,6 +45,7 @@ export class RedisRecordStore implements IdempotencyStore {
   private readonly beginScript: BinaryScript;
   private readonly completeScript: BinaryScript;
   private readonly releaseScript: BinaryScript;
+  private readonly extendScript: BinaryScript;
 
   constructor(
     private readonly redis: RedisClient,
@@ -49,6 +55,7 @@ export class RedisRecordStore implements IdempotencyStore {
     this.beginScript = new BinaryScript(redis, BEGIN);
     this.completeScript = new BinaryScript(redis, COMPLETE);
     this.releaseScript = new BinaryScript(redis, RELEASE);
+    this.extendScript = new BinaryScript(redis, EXTEND);
   }
 
   /** Connected now; a store that is not is not tried (commands are never queued while disconnected). */
@@ -69,6 +76,11 @@ export class RedisRecordStore implements IdempotencyStore {
       this.completeScript.run(this.prefix + key, [pendingValue(token), Buffer.from(packRecord(record)), Math.max(1, Math.ceil(ttlMs))]),
     );
     return reply === 1 ? record : null;
+  }
+
+  async extend(key: string, token: string, lockMs: number): Promise<boolean> {
+    const reply = await this.call(() => this.extendScript.run(this.prefix + key, [pendingValue(token), Math.max(1, Math.ceil(lockMs))]));
+    return reply === 1;
   }
 
   async release(key: string, token: string): Promise<void> {

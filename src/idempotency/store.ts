@@ -7,7 +7,7 @@
  * - begin() takes the in-flight lock atomically: of any number of callers
  *   racing on one key (any worker, any instance sharing the store), exactly
  *   one gets `taken`; the others get the record that is there.
- * - complete() and release() act only while the caller still owns the lock
+ * - complete(), extend() and release() act only while the caller still owns the lock
  *   (its token): a request whose lock expired (lock_timeout) and was taken by
  *   a retry can never overwrite or free the retry's record.
  */
@@ -28,6 +28,13 @@ export interface IdempotencyStore {
    * no longer ours (expired, taken by another).
    */
   complete(key: string, token: string, record: FinalRecord, ttlMs: number): FinalRecord | null | Promise<FinalRecord | null>;
+  /**
+   * Push our lock's expiry to `lockMs` from now, while our request is still
+   * running (a lease: an instance that crashed stops renewing, so its key is
+   * free lock_timeout after its last renewal). False when the lock is no
+   * longer ours.
+   */
+  extend(key: string, token: string, lockMs: number): boolean | Promise<boolean>;
   /** Drop our lock so the client may retry (nothing was executed, or no answer came). */
   release(key: string, token: string): void | Promise<void>;
   /** The record at `key`, or null. */

@@ -27,7 +27,7 @@ export class RecordTiers {
     private readonly redis: RedisRecordStore | null,
     private readonly onError: RedisOnError,
     /** Called when an operation fell back to (or was refused for want of) Redis. */
-    private readonly onFallback: (op: "begin" | "complete" | "release", error: unknown) => void,
+    private readonly onFallback: (op: "begin" | "complete" | "extend" | "release", error: unknown) => void,
   ) {}
 
   /** The arena alone: the answer is synchronous (the memory hot path). */
@@ -78,6 +78,21 @@ export class RecordTiers {
       this.onFallback("complete", e);
       this.local.mirror(key, record, ttlMs);
       return null;
+    }
+  }
+
+  /** Renew the lock where it is; false when it is no longer ours or Redis failed (it then expires at lock_timeout). */
+  extend(store: IdempotencyStore, key: string, token: string, lockMs: number): boolean | Promise<boolean> {
+    if (store === this.local) return this.local.extend(key, token, lockMs);
+    return this.extendRemote(store, key, token, lockMs);
+  }
+
+  private async extendRemote(store: IdempotencyStore, key: string, token: string, lockMs: number): Promise<boolean> {
+    try {
+      return await store.extend(key, token, lockMs);
+    } catch (e) {
+      this.onFallback("extend", e);
+      return false;
     }
   }
 

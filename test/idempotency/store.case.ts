@@ -87,6 +87,26 @@ export function storeCases(name: string, make: () => Promise<StoreUnderTest>): v
       expect(await store.peek(k)).toEqual({ state: "pending", token: "retry" });
     });
 
+    test("extend by the owner renews the lease past lockMs; a non-owner's or a finished key's extend does nothing", async () => {
+      const k = fresh();
+      await store.begin(k, "owner", 150);
+      await Bun.sleep(90);
+      expect(await store.extend(k, "owner", 150)).toBe(true);
+      expect(await store.extend(k, "intruder", 150)).toBe(false);
+      await Bun.sleep(90);
+      // 180 ms after begin: alive only because of the renewal at 90 ms.
+      expect(await store.peek(k)).toEqual({ state: "pending", token: "owner" });
+      expect((await store.begin(k, "retry", 10_000)).taken).toBe(false);
+      await Bun.sleep(200);
+      expect(await store.peek(k)).toBeNull();
+      expect(await store.extend(k, "owner", 150)).toBe(false);
+      const d = fresh();
+      await store.begin(d, "owner", 10_000);
+      await store.complete(d, "owner", done(new Uint8Array([1])), 10_000);
+      expect(await store.extend(d, "owner", 150)).toBe(false);
+      expect((await store.peek(d))?.state).toBe("done");
+    });
+
     test("a record expires after its ttl", async () => {
       const k = fresh();
       await store.begin(k, "owner", 10_000);

@@ -92,6 +92,11 @@ targets = [{ url = "${sickHealth}" }, { url = "${well}" }]
 retries = 0
 health_check = { path = "/health", interval = "100ms", timeout = "100ms", healthy = 1, unhealthy = 1 }
 
+[[upstreams]]
+name = "dead"
+targets = [{ url = "http://127.0.0.1:${deadPort}" }]
+retries = 0
+
 # A breaker that opens after two 500s.
 [[upstreams]]
 name = "breaker"
@@ -169,6 +174,48 @@ optional = true
 upstream = "a"
 path = "/ok"
 as = "ok"
+
+# The outer route's cache over an aggregate: the merged answer is stored.
+[[routes]]
+name = "cached"
+path = "/cached/:user"
+cache = { ttl = "60s" }
+[[routes.aggregate]]
+upstream = "a"
+path = "/ca/{user}"
+as = "a"
+[[routes.aggregate]]
+upstream = "b"
+path = "/cb/{user}"
+as = "b"
+
+[[routes]]
+name = "idempotent"
+path = "/idem"
+methods = ["POST"]
+idempotency = { required = true, lock_timeout = "30s" }
+[[routes.aggregate]]
+upstream = "a"
+path = "/ia"
+as = "a"
+[[routes.aggregate]]
+upstream = "b"
+path = "/ib?nonce={header.x-nonce}"
+as = "b"
+
+[[routes]]
+name = "cached-partial"
+path = "/cached-partial/:user"
+cache = { ttl = "60s" }
+[[routes.aggregate]]
+upstream = "a"
+path = "/cp/{user}"
+as = "a"
+[[routes.aggregate]]
+upstream = "dead"
+path = "/gone"
+as = "gone"
+optional = true
 
 [[routes]]
 name = "limited"
@@ -315,6 +362,58 @@ describe("each call through the upstream machinery", () => {
 });
 
 describe("the outer route's policies", () => {
+  test("the outer route's cache stores the aggregated answer: the second request is a HIT and calls no backend", async () => {
+    const calls = () => seen.filter((x) => x.path.startsWith("/ca/") || x.path.startsWith("/cb/")).length;
+    const first = await fetch(`${gw.url}/cached/u7`);
+    expect(first.status).toBe(200);
+    const text = await first.text();
+    expect(JSON.parse(text)).toEqual({ a: { served_by: "a", path: "/ca/u7" }, b: { served_by: "b", path: "/cb/u7" } });
+    expect(first.headers.get("cache-status")).toContain("fwd=");
+    expect(calls()).toBe(2);
+    const second = await fetch(`${gw.url}/cached/u7`);
+    expect(second.status).toBe(200);
+    expect(second.headers.get("cache-status")).toContain("hit");
+    expect(await second.text()).toBe(text);
+    expect(second.headers.get("content-type")).toBe(first.headers.get("content-type"));
+    expect(calls()).toBe(2);
+    // Another param is another URL: its own fan-out, then its own HIT.
+    expect((await fetch(`${gw.url}/cached/u8`)).headers.get("cache-status")).not.toContain("hit");
+    expect(calls()).toBe(4);
+    expect((await fetch(`${gw.url}/cached/u8`)).headers.get("cache-status")).toContain("hit");
+    expect(calls()).toBe(4);
+  });
+
+  test("a partial answer (an optional call failed) is marked no-store: the route's cache does not keep it, nor may any cache downstream", async () => {
+    const calls = () => hits("a").filter((x) => x.path.startsWith("/cp/")).length;
+    for (let i = 1; i <= 2; i++) {
+      const res = await fetch(`${gw.url}/cached-partial/u1`);
+      expect(res.status).toBe(200);
+      expect(res.headers.get("x-aggregate-failed")).toBe("gone");
+      expect(res.headers.get("cache-control")).toBe("no-store");
+      expect(res.headers.get("cache-status")).not.toContain("hit");
+      expect(((await res.json()) as any).gone).toBeNull();
+      expect(calls()).toBe(i);
+    }
+  });
+
+  test("the outer route's idempotency keeps the merged answer: a retry is replayed without a call, another body is a 422", async () => {
+    const calls = () => seen.filter((x) => x.path === "/ia" || x.path.startsWith("/ib")).length;
+    const post = (body: string, nonce: string) =>
+      fetch(`${gw.url}/idem`, { method: "POST", body, headers: { "idempotency-key": '"agg-1"', "content-type": "application/json", "x-nonce": nonce } });
+    const first = await post('{"n":1}', "first");
+    expect(first.status).toBe(200);
+    const text = await first.text();
+    expect(JSON.parse(text).b.path).toBe("/ib");
+    expect(calls()).toBe(2);
+    const retry = await post('{"n":1}', "second");
+    expect(retry.status).toBe(200);
+    expect(retry.headers.get("idempotent-replayed")).toBe("true");
+    expect(await retry.text()).toBe(text);
+    expect(calls()).toBe(2);
+    expect((await post('{"n":2}', "third")).status).toBe(422);
+    expect(calls()).toBe(2);
+  });
+
   test("response edits shape the merged answer; rate limits answer 429 before any call", async () => {
     const res = await fetch(`${gw.url}/limited`);
     expect(res.status).toBe(200);

@@ -185,6 +185,8 @@ describe("dashboard over three upstreams: one fast, one slow, one dead", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("application/json");
     expect(res.headers.get("x-aggregate-failed")).toBe("recommendations");
+    // A degraded answer: no cache may keep it.
+    expect(res.headers.get("cache-control")).toBe("no-store");
     expect(res.headers.get("x-request-id")).toBe("agg-1");
     const body = (await res.json()) as Record<string, any>;
     expect(body.user).toEqual({ id: "u-1", name: "Ada", profile: { tier: "gold" } });
@@ -276,6 +278,8 @@ describe("merge and per-call edits", () => {
     const res = await fetch(`${gw.url}/merged/5`);
     expect(res.status).toBe(200);
     expect(res.headers.get("x-aggregate-failed")).toBeNull();
+    // A complete answer says nothing about caching: the route's cache config decides.
+    expect(res.headers.get("cache-control")).toBeNull();
     expect(await res.json()).toEqual({
       id: "u-5",
       name: "from-settings",

@@ -22,6 +22,7 @@ beforeAll(async () => {
       executions.set(id, (executions.get(id) ?? 0) + 1);
       await req.text();
       if (url.pathname.startsWith("/slow")) await Bun.sleep(1500);
+      if (url.pathname.startsWith("/wait")) await Bun.sleep(600);
       return Response.json({ nonce: crypto.randomUUID() }, { status: 201 });
     },
   });
@@ -57,6 +58,12 @@ name = "pay"
 path = "/*"
 upstream = "u"
 idempotency = { ttl = "1h", lock_timeout = "2s" }
+
+[[routes]]
+name = "wait"
+path = "/wait/*"
+upstream = "u"
+idempotency = { ttl = "1h", lock_timeout = "2s", wait_in_flight = "3s" }
 `;
 
 async function waitUntil(ok: () => Promise<boolean>, ms = 5000): Promise<void> {
@@ -89,6 +96,18 @@ describe("Idempotency-Key with Redis, two gateway instances", () => {
     expect(ra.headers.get("idempotent-replayed")).toBe("true");
     expect(await ra.text()).toBe(await rb.text());
     expect(count("/race", key)).toBe(1);
+  });
+
+  test("wait_in_flight across instances: a retry on the other instance waits for the first's answer and replays it", async () => {
+    const key = newKey();
+    const first = post(a, "/wait/1", key);
+    await Bun.sleep(150);
+    const dup = await post(b, "/wait/1", key);
+    const original = await first;
+    expect(dup.status).toBe(201);
+    expect(dup.headers.get("idempotent-replayed")).toBe("true");
+    expect(await dup.text()).toBe(await original.text());
+    expect(count("/wait/1", key)).toBe(1);
   });
 
   test("the record is in Redis under the key prefix with the ttl", async () => {

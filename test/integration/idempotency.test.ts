@@ -7,29 +7,53 @@ import { startGateway, type GatewayProcess } from "../helpers/gateway.ts";
 
 const executions = new Map<string, number>();
 let upstream: ReturnType<typeof Bun.serve>;
+/** A second target of the same service (the `pair` upstream: retries go to the other one). */
+let twin: ReturnType<typeof Bun.serve>;
 const BIG = "x".repeat(200_000);
+/** Resolved when the upstream has the first bytes of a /stream request body. */
+let firstChunkArrived: () => void = () => {};
+const streamDigests: string[] = [];
+
+async function readStreamed(req: Request): Promise<string> {
+  const h = new Bun.CryptoHasher("sha256");
+  const reader = req.body!.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    firstChunkArrived();
+    h.update(value);
+  }
+  return h.digest("hex");
+}
+
+async function serveCounted(req: Request): Promise<Response> {
+  const url = new URL(req.url);
+  const key = req.headers.get("idempotency-key") ?? "-";
+  const id = `${url.pathname}|${key}|${req.headers.get("x-consumer") ?? ""}`;
+  executions.set(id, (executions.get(id) ?? 0) + 1);
+  let body: string;
+  if (url.pathname.startsWith("/pay/stream")) {
+    body = await readStreamed(req);
+    streamDigests.push(body);
+  } else body = await req.text();
+  if (url.pathname.startsWith("/slow") || url.pathname.startsWith("/wait") || url.pathname.startsWith("/timeout")) await Bun.sleep(600);
+  if (url.pathname.startsWith("/lease")) await Bun.sleep(1200);
+  if (url.pathname.startsWith("/fail")) return new Response("upstream broke", { status: 500 });
+  if (url.pathname.startsWith("/big")) return new Response(BIG, { headers: { "content-type": "text/plain" } });
+  const headers = new Headers({ "content-type": "application/json", "x-order": crypto.randomUUID() });
+  headers.append("set-cookie", "session=abc; Path=/");
+  headers.append("set-cookie", "theme=dark; Path=/");
+  return new Response(JSON.stringify({ nonce: crypto.randomUUID(), got: body, consumer: req.headers.get("x-consumer") }), { status: 201, headers });
+}
 
 beforeAll(() => {
-  upstream = Bun.serve({
-    port: 0,
-    hostname: "127.0.0.1",
-    async fetch(req) {
-      const url = new URL(req.url);
-      const key = req.headers.get("idempotency-key") ?? "-";
-      const body = await req.text();
-      const id = `${url.pathname}|${key}|${req.headers.get("x-consumer") ?? ""}`;
-      executions.set(id, (executions.get(id) ?? 0) + 1);
-      if (url.pathname.startsWith("/slow")) await Bun.sleep(600);
-      if (url.pathname.startsWith("/fail")) return new Response("upstream broke", { status: 500 });
-      if (url.pathname.startsWith("/big")) return new Response(BIG, { headers: { "content-type": "text/plain" } });
-      const headers = new Headers({ "content-type": "application/json", "x-order": crypto.randomUUID() });
-      headers.append("set-cookie", "session=abc; Path=/");
-      headers.append("set-cookie", "theme=dark; Path=/");
-      return new Response(JSON.stringify({ nonce: crypto.randomUUID(), got: body, consumer: req.headers.get("x-consumer") }), { status: 201, headers });
-    },
-  });
+  upstream = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: serveCounted });
+  twin = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: serveCounted });
 });
-afterAll(() => upstream.stop(true));
+afterAll(() => {
+  upstream.stop(true);
+  twin.stop(true);
+});
 
 let gw: GatewayProcess;
 let k = 0;
@@ -53,6 +77,18 @@ max_response_size = "64KB"
 name = "u"
 targets = [{ url = "http://127.0.0.1:${upstream.port}" }]
 timeouts = { read = "2s" }
+
+[[upstreams]]
+name = "quick"
+targets = [{ url = "http://127.0.0.1:${upstream.port}" }]
+timeouts = { read = "300ms" }
+retries = 0
+
+[[upstreams]]
+name = "pair"
+targets = [{ url = "http://127.0.0.1:${upstream.port}" }, { url = "http://127.0.0.1:${twin.port}" }]
+timeouts = { read = "1s" }
+retries = 1
 
 [[upstreams]]
 name = "dead"
@@ -103,6 +139,30 @@ name = "dead"
 path = "/dead/*"
 upstream = "dead"
 idempotency = { lock_timeout = "5s" }
+
+[[routes]]
+name = "timeout"
+path = "/timeout/*"
+upstream = "quick"
+idempotency = { lock_timeout = "5s" }
+
+[[routes]]
+name = "lease"
+path = "/lease/*"
+upstream = "pair"
+idempotency = { lock_timeout = "1s" }
+
+[[routes]]
+name = "wait"
+path = "/wait/*"
+upstream = "u"
+idempotency = { lock_timeout = "5s", wait_in_flight = "3s" }
+
+[[routes]]
+name = "waitshort"
+path = "/waitshort/*"
+upstream = "u"
+idempotency = { lock_timeout = "5s", wait_in_flight = "200ms" }
 
 [[routes]]
 name = "keyed"
@@ -293,6 +353,104 @@ describe("Idempotency-Key through a real gateway (4 workers)", () => {
     expect(b.headers.get("idempotent-replayed")).toBe("true");
     expect(await b.text()).toBe(text);
     expect(count("/pay/reload", key)).toBe(1);
+  });
+
+  test("upstream read timeout (the gateway's 504, no answer): the key is released, the retry runs again", async () => {
+    const key = newKey();
+    const a = await post("/timeout/1", key);
+    expect(a.status).toBe(504);
+    const b = await post("/timeout/1", key);
+    expect(b.status).toBe(504);
+    expect(b.headers.get("idempotent-replayed")).toBeNull();
+    expect(count("/timeout/1", key)).toBe(2);
+  });
+
+  test("a request body is hashed as it streams: the upstream has its first bytes before the client sent the rest", async () => {
+    const key = newKey();
+    const chunk = (i: number) => new Uint8Array(64 * 1024).fill(65 + i);
+    const arrived = new Promise<void>((resolve) => (firstChunkArrived = resolve));
+    let sent = 0;
+    let reachedBeforeEnd = false;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        if (sent === 1) {
+          // Hold the rest back until the upstream has the start: a gateway that buffered the body whole never gets there.
+          reachedBeforeEnd = await Promise.race([arrived.then(() => true), Bun.sleep(3000).then(() => false)]);
+        }
+        if (sent === 4) return controller.close();
+        controller.enqueue(chunk(sent++));
+      },
+    });
+    const a = await fetch(gw.url + "/pay/stream", { method: "POST", body, headers: { "idempotency-key": key, "content-type": "application/octet-stream" } });
+    expect(a.status).toBe(201);
+    expect(reachedBeforeEnd).toBe(true);
+    const aText = await a.text();
+    const whole = new Uint8Array(4 * 64 * 1024);
+    for (let i = 0; i < 4; i++) whole.set(chunk(i), i * 64 * 1024);
+    // The same bytes framed differently (Content-Length): the same fingerprint, replayed.
+    const b = await fetch(gw.url + "/pay/stream", { method: "POST", body: whole, headers: { "idempotency-key": key } });
+    expect(b.headers.get("idempotent-replayed")).toBe("true");
+    expect(await b.text()).toBe(aText);
+    // One byte different at the very end: another payload.
+    whole[whole.length - 1] = 0;
+    expect((await fetch(gw.url + "/pay/stream", { method: "POST", body: whole, headers: { "idempotency-key": key } })).status).toBe(422);
+    expect(count("/pay/stream", key)).toBe(1);
+  });
+
+  test("the lock is a lease renewed while the request runs: a request outliving lock_timeout (a retry on the other target) keeps its key", async () => {
+    // lock_timeout 1s; the first try times out after 1s, the retry on the twin after 2s: the key must still be held at 1.4s.
+    const key = newKey();
+    const first = post("/lease/1", key);
+    await Bun.sleep(1400);
+    const dup = await post("/lease/1", key);
+    expect(dup.status).toBe(409);
+    expect((await first).status).toBe(504);
+    expect(count("/lease/1", key)).toBe(2); // the two tries of the first request, nothing of the duplicate
+  });
+
+  test("wait_in_flight: a retry during the first request waits for its answer and gets the replay; another payload gets 422", async () => {
+    const key = newKey();
+    const first = post("/wait/1", key);
+    await Bun.sleep(150);
+    const t0 = performance.now();
+    const [dup, other] = await Promise.all([post("/wait/1", key), post("/wait/1", key, '{"amount":11}')]);
+    expect(performance.now() - t0).toBeGreaterThan(250);
+    const a = await first;
+    const aBody = await a.text();
+    expect(dup.status).toBe(201);
+    expect(dup.headers.get("idempotent-replayed")).toBe("true");
+    expect(await dup.text()).toBe(aBody);
+    expect(other.status).toBe(422);
+    expect(count("/wait/1", key)).toBe(1);
+  });
+
+  test("wait_in_flight: 409 once the wait is over and the first is still running", async () => {
+    const key = newKey();
+    const first = post("/waitshort/1", key);
+    await Bun.sleep(100);
+    const t0 = performance.now();
+    const dup = await post("/waitshort/1", key);
+    const waited = performance.now() - t0;
+    expect(dup.status).toBe(409);
+    expect(waited).toBeGreaterThan(180);
+    expect(waited).toBeLessThan(450);
+    expect((await first).status).toBe(201);
+    expect(count("/waitshort/1", key)).toBe(1);
+  });
+
+  test("wait_in_flight: when the first ends without an answer (client gone) the waiting retry takes the key and runs", async () => {
+    const key = newKey();
+    const ac = new AbortController();
+    const first = fetch(gw.url + "/wait/3", { method: "POST", body: "{}", headers: { "idempotency-key": key }, signal: ac.signal }).catch(() => null);
+    await Bun.sleep(100);
+    const dup = post("/wait/3", key, "{}");
+    await Bun.sleep(50);
+    ac.abort();
+    await first;
+    const r = await dup;
+    expect(r.status).toBe(201);
+    expect(r.headers.get("idempotent-replayed")).toBeNull();
+    expect(count("/wait/3", key)).toBe(2);
   });
 
   test("metrics count what the policy did", async () => {

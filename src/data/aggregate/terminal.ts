@@ -13,10 +13,11 @@
  * - A failed optional call leaves its key null; the answer stays 200 and says
  *   which calls failed, in `X-Aggregate-Failed: name, name` and in an
  *   `_errors` member ({ name: { status, error, message } }, the upstream's
- *   status when it answered). A failed required call makes the whole answer
- *   a JSON error naming it: 504 when it timed out, else 502, with the
- *   upstream's status in the body. A call depending on a failed one fails
- *   with `dependency_failed`.
+ *   status when it answered), and `Cache-Control: no-store`, so no cache
+ *   (the route's or one downstream) keeps the degraded answer. A failed
+ *   required call makes the whole answer a JSON error naming it: 504 when
+ *   it timed out, else 502, with the upstream's status in the body. A call
+ *   depending on a failed one fails with `dependency_failed`.
  * - Every call's status is in the access log line (`target`:
  *   "user=200 orders=504:upstream_timeout"), so a 200 never hides a failure.
  */
@@ -124,6 +125,8 @@ export class AggregateTerminal implements Terminal {
     if (failedNames.length > 0) {
       out._errors = errors;
       headers.set("x-aggregate-failed", failedNames.join(", "));
+      // A degraded answer must not outlive the failure: neither the route's cache nor one downstream may keep it (RFC 9111 §5.2.2.5).
+      headers.set("cache-control", "no-store");
     }
     const bytes = encoder.encode(JSON.stringify(out));
     return noteBody(new Response(bytes, { status: 200, headers }), bytes);

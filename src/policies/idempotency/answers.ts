@@ -30,6 +30,7 @@ export function describePolicy(s: IdempotencySettings, maxResponse: number): Rec
     methods: s.methods,
     expires_after_seconds: Math.round(s.ttl / 1000),
     lock_timeout_seconds: Math.round(s.lock_timeout / 1000),
+    wait_in_flight_seconds: s.wait_in_flight / 1000,
     max_replayable_response_bytes: maxResponse,
   };
 }

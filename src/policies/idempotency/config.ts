@@ -1,13 +1,16 @@
 /**
  * The idempotency policy's keys (DESIGN.md config contract).
  *
- * Route: `idempotency = { required, ttl, methods, lock_timeout }`
+ * Route: `idempotency = { required, ttl, methods, lock_timeout, wait_in_flight }`
  *   required      a request of `methods` without Idempotency-Key is 400; default false
  *   ttl           how long a final response is kept for replays; default "24h"
  *   methods       which methods take part; default ["POST", "PATCH"]
  *   lock_timeout  how long the in-flight lock holds a key whose request has
  *                 not finished (a crashed instance frees it after this);
- *                 default "1m", never shorter than the route's upstream read timeout
+ *                 default "1m", never shorter than the route's upstream read timeout;
+ *                 a request still running renews it (a lease), so only a crash lets it lapse
+ *   wait_in_flight  how long a retry arriving while the first request runs waits
+ *                 for its answer (then replayed) before the 409; default "0s" (409 at once)
  *
  * Section: `[idempotency]`
  *   size               shared-memory arena for records; default "64MB"
@@ -27,6 +30,7 @@ const IdempotencyTable = table({
   ttl: opt(Duration),
   methods: opt(Type.Array(Type.String({ errorMessage: "expected a method name" }), { minItems: 1, errorMessage: "expected a non-empty list of methods" })),
   lock_timeout: opt(Duration),
+  wait_in_flight: opt(Duration),
 });
 
 export const IDEMPOTENCY_ROUTE_KEYS = { idempotency: opt(IdempotencyTable) };
@@ -42,6 +46,8 @@ export interface IdempotencySettings {
   methods: string[];
   /** ms */
   lock_timeout: number;
+  /** ms; 0: a retry of a key in flight is answered 409 at once. */
+  wait_in_flight: number;
 }
 
 export interface IdempotencyRouteConfig {
@@ -56,7 +62,7 @@ export interface IdempotencySection {
   store: (typeof IDEMPOTENCY_STORES)[number];
 }
 
-export const IDEMPOTENCY_DEFAULTS = { ttl: 24 * 3600_000, lock_timeout: 60_000, methods: ["POST", "PATCH"] };
+export const IDEMPOTENCY_DEFAULTS = { ttl: 24 * 3600_000, lock_timeout: 60_000, methods: ["POST", "PATCH"], wait_in_flight: 0 };
 export const SECTION_DEFAULTS = { size: 64 * 1024 * 1024, max_response_size: 1024 * 1024 };
 
 export function normalizeIdempotencyRoute(ctx: NormalizeContext, raw: Record<string, unknown>, at: KeyPath): IdempotencyRouteConfig {
@@ -67,6 +73,7 @@ export function normalizeIdempotencyRoute(ctx: NormalizeContext, raw: Record<str
   if (t.ttl !== undefined && ttl === 0) ctx.problems.add([...path, "ttl"], "must be greater than 0");
   const lock = readDuration(ctx, t.lock_timeout as string | undefined, [...path, "lock_timeout"], IDEMPOTENCY_DEFAULTS.lock_timeout);
   if (t.lock_timeout !== undefined && lock === 0) ctx.problems.add([...path, "lock_timeout"], "must be greater than 0");
+  const wait = readDuration(ctx, t.wait_in_flight as string | undefined, [...path, "wait_in_flight"], IDEMPOTENCY_DEFAULTS.wait_in_flight);
   let methods = IDEMPOTENCY_DEFAULTS.methods;
   if (Array.isArray(t.methods)) {
     methods = [];
@@ -81,7 +88,7 @@ export function normalizeIdempotencyRoute(ctx: NormalizeContext, raw: Record<str
       methods.push(up);
     });
   }
-  return { idempotency: { required: t.required === true, ttl, methods, lock_timeout: lock } };
+  return { idempotency: { required: t.required === true, ttl, methods, lock_timeout: lock, wait_in_flight: wait } };
 }
 
 export function normalizeIdempotencySection(ctx: NormalizeContext, doc: Record<string, unknown>): { idempotency: IdempotencySection } {

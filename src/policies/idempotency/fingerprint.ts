@@ -18,6 +18,21 @@ export async function digestBody(body: ReadableStream<Uint8Array> | null): Promi
   return h.digest("hex");
 }
 
+/** Bodies up to this size are read whole to be hashed (as the proxy reads them whole to forward them); larger ones are hashed as they stream. */
+const READ_WHOLE_MAX = 64 * 1024;
+
+/**
+ * SHA-256 of a client's request body that is not forwarded (a retry that is
+ * replayed or refused): a small body with a Content-Length is read whole (one
+ * native call, about half the cost of reading the stream), any other is
+ * hashed as it streams, never buffered.
+ */
+export async function digestRequest(req: Request): Promise<string> {
+  const cl = req.headers.get("content-length");
+  if (cl !== null && cl.length <= 5 && Number(cl) <= READ_WHOLE_MAX) return digestBytes(await req.bytes());
+  return digestBody(req.body);
+}
+
 /** SHA-256 of a body in hand. */
 export function digestBytes(bytes: Uint8Array | null): string {
   const h = new Bun.CryptoHasher("sha256");

@@ -12,9 +12,14 @@ const BACKSLASH = 0x5c;
 const SEMI = 0x3b;
 const SP = 0x20;
 
+/** The common case in one regex test: a quoted string of printable ASCII without escapes or parameters (§4.2.5). */
+const PLAIN_STRING = /^ *"([\x20\x21\x23-\x5b\x5d-\x7e]+)" *$/;
+
 /** Parse one Idempotency-Key field value; null if not a valid sf-string item of 1..maxLength characters. */
 export function parseIdempotencyKey(raw: string | null, maxLength = 255): string | null {
   if (raw === null) return null;
+  const plain = PLAIN_STRING.exec(raw);
+  if (plain !== null) return plain[1]!.length <= maxLength ? plain[1]! : null;
   const r = parseItem(raw);
   if (typeof r !== "object") return null;
   return r.key.length === 0 || r.key.length > maxLength ? null : r.key;

@@ -10,8 +10,13 @@
  * - malformed key (not an sf-string item, over 255 characters): 400;
  * - new key: the in-flight lock is taken atomically (memory arena or Redis),
  *   the request runs once, its body hashed as it streams upstream; the final
- *   response is stored for `ttl`;
- * - key in flight: 409 (Retry-After: 1), not executed;
+ *   response is stored for `ttl`. The lock is a lease of `lock_timeout`,
+ *   renewed every half of it while the request runs (upstream retries, a slow
+ *   body), so it lapses only when its owner is gone (a crashed instance);
+ * - key in flight: 409 (Retry-After: 1), not executed; with `wait_in_flight`,
+ *   the retry first waits up to that long for the first one's answer and is
+ *   then answered as below (or, if the first ended without an answer and
+ *   freed the key, runs itself);
  * - key done, same fingerprint (method, path, query, body digest): the stored
  *   response, byte for byte, with `Idempotent-Replayed: true`; different
  *   fingerprint: 422; done but too large to keep: 409, never run again.
@@ -29,7 +34,7 @@ import type { RouteConfig } from "../../config/types.ts";
 import { onCleanup, type RequestContext } from "../context.ts";
 import { noteBody, type Policy } from "../types.ts";
 import { describePolicy, inFlight, keyReused, malformedKey, missingKey, notReplayable, storeUnavailable } from "./answers.ts";
-import { digestBody, digestBytes, fingerprint, hashingStream, scopedKey } from "./fingerprint.ts";
+import { digestBody, digestBytes, digestRequest, fingerprint, hashingStream, scopedKey } from "./fingerprint.ts";
 import { keyProblem, parseIdempotencyKey } from "./key.ts";
 import type { IdempotencyRuntime } from "./runtime.ts";
 import { callerScope } from "./scope.ts";
@@ -42,6 +47,9 @@ const NO_CONTENT = new Set([204, 205, 304]);
 const UNKNOWN_BODY = "*";
 /** How long an answered request waits for its body digest to finish (the upstream answered before reading it all). */
 const DIGEST_WAIT_MS = 1000;
+/** wait_in_flight: the first pause before looking at the key again, doubling up to the longest. */
+const WAIT_FIRST_MS = 10;
+const WAIT_LONGEST_MS = 200;
 
 const RESULTS = ["new", "replayed", "mismatch", "in_flight", "not_replayable", "missing", "malformed", "unavailable", "no_key"] as const;
 type Result = (typeof RESULTS)[number];
@@ -60,13 +68,15 @@ interface Flight {
   /** The exchange failed without an upstream answer. */
   failed: boolean;
   settled: boolean;
+  /** The next renewal of the lock's lease, while the request runs. */
+  renewal: ReturnType<typeof setTimeout> | null;
 }
 
 export function createIdempotencyPolicy(route: RouteConfig, rt: IdempotencyRuntime): Policy | null {
   const s = route.idempotency;
   if (s === null) return null;
   const methods = new Set(s.methods);
-  const { ttl, lock_timeout: lockMs, required } = s;
+  const { ttl, lock_timeout: lockMs, required, wait_in_flight: waitMs } = s;
   const aggregate = route.aggregate.length > 0;
   const tiers = rt.tiers;
   const policyDoc = describePolicy(s, rt.maxResponse);
@@ -77,16 +87,37 @@ export function createIdempotencyPolicy(route: RouteConfig, rt: IdempotencyRunti
   const ended = Object.fromEntries(OUTCOMES.map((o) => [o, records.labels([route.name, o])])) as Record<Outcome, BoundCounter>;
   const flights = new WeakMap<RequestContext, Flight>();
 
-  const release = (f: Flight): void => {
+  /** The flight has its outcome: no more renewals. */
+  const settle = (f: Flight): void => {
     f.settled = true;
+    if (f.renewal !== null) clearTimeout(f.renewal);
+    f.renewal = null;
+  };
+
+  const release = (f: Flight): void => {
+    settle(f);
     ended.released.inc();
     const r = tiers.release(f.store, f.key, f.token);
     if (r instanceof Promise) r.catch(() => {});
   };
 
+  // Renew the lease at half its length, so a request that outlives lock_timeout (retries on other targets, a slow upstream) keeps its key.
+  const renewLater = (f: Flight): void => {
+    f.renewal = setTimeout(renew, lockMs / 2, f);
+    f.renewal.unref?.();
+  };
+  const renew = (f: Flight): void => {
+    f.renewal = null;
+    if (f.settled) return;
+    const r = tiers.extend(f.store, f.key, f.token, lockMs);
+    if (r === true) renewLater(f);
+    else if (r instanceof Promise) r.then((ok) => ok && !f.settled && renewLater(f));
+  };
+
   const taken = (ctx: RequestContext, key: string, token: string, store: IdempotencyStore): undefined => {
-    const f: Flight = { key, token, store, digest: undefined, sent: false, failed: false, settled: false };
+    const f: Flight = { key, token, store, digest: undefined, sent: false, failed: false, settled: false, renewal: null };
     flights.set(ctx, f);
+    renewLater(f);
     // Whatever ends the exchange without a stored answer (a hook that threw, a stale-if-error answer before us) frees the key.
     onCleanup(ctx, () => {
       if (!f.settled) release(f);
@@ -95,15 +126,26 @@ export function createIdempotencyPolicy(route: RouteConfig, rt: IdempotencyRunti
     return undefined;
   };
 
-  const decide = (ctx: RequestContext, key: string, token: string, r: TierBegin): Response | undefined | Promise<Response> => {
+  /** Take the lock on `key` or read what holds it; StoreUnavailable (on_error = "deny") is the 503. */
+  const begin = (ctx: RequestContext, key: string, token: string, then: (r: TierBegin) => Response | undefined | Promise<Response | undefined>) => {
+    if (tiers.localOnly) return then(tiers.beginLocal(key, token, lockMs));
+    return tiers.begin(key, token, lockMs).then(then, (e) => {
+      if (!(e instanceof StoreUnavailable)) throw e;
+      count.unavailable.inc();
+      return storeUnavailable(ctx);
+    });
+  };
+
+  const decide = (ctx: RequestContext, key: string, token: string, r: TierBegin, mayWait: boolean): Response | undefined | Promise<Response | undefined> => {
     if (r.taken) return taken(ctx, key, token, r.store);
     const rec = r.record;
     if (rec.state === "pending") {
+      if (mayWait && waitMs > 0) return waitForFirst(ctx, key, token, performance.now() + waitMs, WAIT_FIRST_MS);
       count.in_flight.inc();
       return inFlight(ctx);
     }
     // A finished key: the retry must be the same request (draft §2.4); its body is hashed as it streams in, never kept.
-    return digestBody(ctx.req.body).then((digest) => {
+    return digestRequest(ctx.req).then((digest) => {
       const fp = fingerprint(ctx.method, ctx.path, ctx.query, digest);
       if (rec.fp !== fp && rec.fp !== fingerprint(ctx.method, ctx.path, ctx.query, UNKNOWN_BODY)) {
         count.mismatch.inc();
@@ -116,6 +158,24 @@ export function createIdempotencyPolicy(route: RouteConfig, rt: IdempotencyRunti
       count.replayed.inc();
       return replay(rec);
     });
+  };
+
+  /**
+   * wait_in_flight: look at the key again with growing pauses until the first
+   * request has its answer (replayed, or 422 for another payload), the key is
+   * free again (the first ended without an answer: this one takes the lock
+   * and runs), or the wait is over (409). A client that leaves stops it.
+   */
+  const waitForFirst = async (ctx: RequestContext, key: string, token: string, deadline: number, pause: number): Promise<Response | undefined> => {
+    const left = deadline - performance.now();
+    if (left > 0 && !ctx.req.signal.aborted) {
+      await Bun.sleep(Math.min(pause, left));
+      return begin(ctx, key, token, (r) =>
+        !r.taken && r.record.state === "pending" ? waitForFirst(ctx, key, token, deadline, Math.min(pause * 2, WAIT_LONGEST_MS)) : decide(ctx, key, token, r, false),
+      );
+    }
+    count.in_flight.inc();
+    return inFlight(ctx);
   };
 
   const finish = (ctx: RequestContext, f: Flight, res: Response, body: Uint8Array | null, digest: string | null): void | Promise<void> => {
@@ -164,15 +224,7 @@ export function createIdempotencyPolicy(route: RouteConfig, rt: IdempotencyRunti
       }
       const key = scopedKey(callerScope(ctx, rt.apiKeyHeader), clientKey);
       const token = newToken();
-      if (tiers.localOnly) return decide(ctx, key, token, tiers.beginLocal(key, token, lockMs));
-      return tiers.begin(key, token, lockMs).then(
-        (r) => decide(ctx, key, token, r),
-        (e) => {
-          if (!(e instanceof StoreUnavailable)) throw e;
-          count.unavailable.inc();
-          return storeUnavailable(ctx);
-        },
-      );
+      return begin(ctx, key, token, (r) => decide(ctx, key, token, r, true));
     },
     onUpstreamRequest(ctx, draft) {
       const f = flights.get(ctx);
@@ -194,7 +246,7 @@ export function createIdempotencyPolicy(route: RouteConfig, rt: IdempotencyRunti
       if (f === undefined || f.settled) return;
       flights.delete(ctx);
       if (f.failed || (!f.sent && !aggregate)) return release(f);
-      f.settled = true;
+      settle(f);
       const d = f.digest;
       if (d === undefined) {
         // An aggregate route drafts no upstream request from the client's: hash the client body here if nobody read it.

@@ -28,11 +28,11 @@ function problemsOf(toml: string): string[] {
 }
 
 describe("idempotency config", () => {
-  test("defaults: off on a route without the key; required false, ttl 24h, POST and PATCH, lock_timeout 1m", () => {
+  test("defaults: off on a route without the key; required false, ttl 24h, POST and PATCH, lock_timeout 1m, no wait_in_flight", () => {
     expect(testConfig(base("")).routes[0]!.idempotency).toBeNull();
-    expect(testConfig(base("idempotency = {}")).routes[0]!.idempotency).toEqual({ required: false, ttl: 86_400_000, methods: ["POST", "PATCH"], lock_timeout: 60_000 });
-    const c = testConfig(base('idempotency = { required = true, ttl = "10m", methods = ["post"], lock_timeout = "45s" }'));
-    expect(c.routes[0]!.idempotency).toEqual({ required: true, ttl: 600_000, methods: ["POST"], lock_timeout: 45_000 });
+    expect(testConfig(base("idempotency = {}")).routes[0]!.idempotency).toEqual({ required: false, ttl: 86_400_000, methods: ["POST", "PATCH"], lock_timeout: 60_000, wait_in_flight: 0 });
+    const c = testConfig(base('idempotency = { required = true, ttl = "10m", methods = ["post"], lock_timeout = "45s", wait_in_flight = "2500ms" }'));
+    expect(c.routes[0]!.idempotency).toEqual({ required: true, ttl: 600_000, methods: ["POST"], lock_timeout: 45_000, wait_in_flight: 2500 });
     expect(c.idempotency).toEqual({ size: 64 * 1024 * 1024, max_response_size: 1024 * 1024, store: "memory" });
   });
 
@@ -46,6 +46,8 @@ describe("idempotency config", () => {
     expect(problemsOf(base('idempotency = { ttl = "soon" }'))[0]).toMatch(/^routes\[0\]\.idempotency\.ttl: /);
     expect(problemsOf(base('idempotency = { ttl = "0s" }'))).toContain("routes[0].idempotency.ttl: must be greater than 0");
     expect(problemsOf(base('idempotency = { lock_timeout = "0s" }'))).toContain("routes[0].idempotency.lock_timeout: must be greater than 0");
+    expect(problemsOf(base('idempotency = { wait_in_flight = "a while" }'))[0]).toMatch(/^routes\[0\]\.idempotency\.wait_in_flight: /);
+    expect(problemsOf(base("idempotency = { wait_in_flight = 5 }"))[0]).toMatch(/^routes\[0\]\.idempotency\.wait_in_flight: /);
     expect(problemsOf(base("idempotency = { required = \"yes\" }"))).toEqual(["routes[0].idempotency.required: expected true or false"]);
     expect(problemsOf(base("idempotency = { methods = [] }"))).toEqual(["routes[0].idempotency.methods: expected a non-empty list of methods"]);
     expect(problemsOf(base('idempotency = { methods = ["POST", "post"] }'))).toEqual(["routes[0].idempotency.methods[1]: lists POST twice"]);

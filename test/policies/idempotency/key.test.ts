@@ -12,7 +12,7 @@ describe("parseIdempotencyKey (RFC 9651 sf-string item)", () => {
     expect(parseIdempotencyKey('"k1";x=1')).toBe("k1");
   });
   test("rejects absent, bare tokens, bad escapes, unterminated, trailing junk, empty, too long, non-ASCII", () => {
-    for (const bad of [null, "abc", '"a\\nb"', '"abc', '"a" b', '""', `"${"x".repeat(256)}"`, '"é"', '"a\tb"', ""]) {
+    for (const bad of [null, "abc", '"a\\nb"', '"abc', '"a" b', '""', `"${"x".repeat(256)}"`, '"é"', '"a\tb"', "", '\t"k"', '"k"\t', '"k""']) {
       expect(parseIdempotencyKey(bad)).toBeNull();
     }
   });
