@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import Ajv2020 from "ajv/dist/2020.js";
 import { RATE_LIMIT_ALGORITHMS } from "../../src/limits/config.ts";
 import { startGateway, type GatewayProcess } from "../helpers/gateway.ts";
 
@@ -114,6 +116,36 @@ describe("OpenAPI document", () => {
     expect(Object.keys(doc.paths)).toEqual(
       expect.arrayContaining(["/status", "/upstreams", "/reload", "/revocations", "/config", "/consumers", "/consumers/{name}", "/consumers/{name}/keys", "/consumers/{name}/keys/{id}", "/upstreams/{name}/targets", "/openapi.json"]),
     );
+  });
+
+  test("validates against the official OpenAPI 3.1 schema, and every schema in it is valid JSON Schema 2020-12", async () => {
+    const doc = (await (await admin("/openapi.json")).json()) as Doc;
+    const validator = new Validator();
+    const res = await validator.validate(structuredClone(doc) as never);
+    expect(res.errors ?? []).toEqual([]);
+    expect(res.valid).toBe(true);
+    expect(validator.version).toBe("3.1");
+    // The OpenAPI schema checks a Schema Object only loosely ($dynamicRef): each one against the 2020-12 meta-schema too.
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const schemas: unknown[] = [];
+    const collect = (o: unknown): void => {
+      if (typeof o !== "object" || o === null) return;
+      for (const [k, v] of Object.entries(o)) if (k === "schema") schemas.push(v);
+      else collect(v);
+    };
+    collect(doc.paths);
+    expect(schemas.length).toBeGreaterThan(20);
+    for (const s of schemas) {
+      const ok = ajv.validateSchema(s as object);
+      if (!ok) throw new Error(`${JSON.stringify(s).slice(0, 200)}: ${ajv.errorsText(ajv.errors)}`);
+    }
+    // And they compile: the document's body schema accepts what the endpoint accepts, refuses what it refuses.
+    const body = doc.paths["/consumers"]!.post!.requestBody!.content["application/json"]!.schema as object;
+    const check = ajv.compile(body);
+    expect(check({ name: "acme", roles: ["a"], rate_limits: [{ algorithm: "fixed_window", limit: 10, window: "1m" }] })).toBe(true);
+    expect(check({ name: "acme", extra: 1 })).toBe(false);
+    const r = await fetch(`${gw.adminUrl}/consumers`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ name: "acme", extra: 1 }) });
+    expect(r.status).toBe(422);
   });
 
   test("uses the config's own schemas: a consumer's rate_limits are the [[consumers]] rate_limits", async () => {
