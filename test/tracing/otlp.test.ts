@@ -70,3 +70,30 @@ test("a collector answering an error drops its batch (counted), no retry backlog
     collector.stop(true);
   }
 });
+
+test("a full batch goes out at once, not at the next tick: a burst of 5 batches with a 1-minute timer is all sent", async () => {
+  let spans = 0;
+  const collector = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: async (req) => {
+      const doc = (await req.json()) as { resourceSpans: { scopeSpans: { spans: unknown[] }[] }[] };
+      spans += doc.resourceSpans[0]!.scopeSpans[0]!.spans.length;
+      return Response.json({});
+    },
+  });
+  let dropped = 0;
+  const e = new OtlpExporter(`http://127.0.0.1:${collector.port}/v1/traces`, { exported: () => {}, dropped: (n) => (dropped += n) }, { maxQueue: 64, batchSize: 16, intervalMs: 60_000 });
+  try {
+    // 80 spans through a 64-span queue, yielding between batches as a loaded worker's event loop does.
+    for (let b = 0; b < 5; b++) {
+      for (let i = 0; i < 16; i++) e.add(span(b * 16 + i));
+      await Bun.sleep(20);
+    }
+    await until("all 80 at the collector", () => spans === 80, 3000);
+    expect(dropped).toBe(0);
+  } finally {
+    await e.stop();
+    collector.stop(true);
+  }
+});
