@@ -1,14 +1,15 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run every test. Needs only Node and npm;
 # as root it installs redis-server, nginx, wrk, chromium and tesseract-ocr (the
-# admin status page test: a screenshot read back by OCR) and dnsmasq (the DNS
-# discovery tests) from apt when missing.
+# admin status page test: a screenshot read back by OCR), dnsmasq (the DNS
+# discovery tests) and prometheus (for promtool: Prometheus' own parser checks
+# the /metrics text) from apt when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-bun.sh
 missing=()
 # command:package
-for pair in redis-server:redis-server nginx:nginx wrk:wrk chromium:chromium dnsmasq:dnsmasq tesseract:tesseract-ocr; do
+for pair in redis-server:redis-server nginx:nginx wrk:wrk chromium:chromium dnsmasq:dnsmasq tesseract:tesseract-ocr promtool:prometheus; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

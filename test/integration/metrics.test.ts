@@ -72,6 +72,15 @@ upstream = "u"
     expect(JSON.stringify([...fams.values()])).not.toContain("/api/1");
   }, 30_000);
 
+  test("Prometheus' own parser and linter (promtool check metrics) accepts the scrape", async () => {
+    await (await fetch(`${gw.url}/api/lint`, { method: "POST", body: "x" })).text();
+    const text = await (await fetch(gw.metricsUrl!)).text();
+    const p = Bun.spawn(["promtool", "check", "metrics"], { stdin: new Blob([text]), stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = [await new Response(p.stdout).text(), await new Response(p.stderr).text(), await p.exited];
+    expect(out + err).toBe("");
+    expect(code).toBe(0);
+  });
+
   test("admin /status totals come from the same counters", async () => {
     const before = (await (await fetch(`${gw.adminUrl}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as any;
     await (await fetch(`${gw.url}/api/x`)).text();
