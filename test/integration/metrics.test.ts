@@ -99,6 +99,10 @@ upstream = "u"
     for (let i = 0; i < 100 && valueOf(await scrape(), "gateway_config_reloads_total", { result: "success" }) < 1; i++) await Bun.sleep(50);
     const after = await scrape();
     expect(valueOf(after, "gateway_config_reloads_total", { result: "success" })).toBe(1);
+    // The running config's load time moved forward to the reload.
+    const loadedAt = valueOf(after, "gateway_config_last_reload_timestamp_seconds");
+    expect(loadedAt).toBeGreaterThan(valueOf(before, "gateway_config_last_reload_timestamp_seconds"));
+    expect(Math.abs(loadedAt - Date.now() / 1000)).toBeLessThan(10);
     expect(valueOf(after, "gateway_requests_total")).toBeGreaterThanOrEqual(valueOf(before, "gateway_requests_total"));
     expect(gw.stderr()).toContain('"event":"reload_accepted"');
   });
