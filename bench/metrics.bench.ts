@@ -22,6 +22,9 @@ const ctx = testContext({ route, headers: { "content-length": "120" } });
 ctx.target = "http://127.0.0.1:3001";
 ctx.upstreamMs = 1.7;
 const res = new Response("x".repeat(300), { headers: { "content-length": "300" } });
+const post = testContext({ route, method: "POST", headers: { "content-length": "120" } });
+post.target = "http://127.0.0.1:3001";
+post.upstreamMs = 1.7;
 const unrouted = testContext({});
 unrouted.route = null;
 const notFound = new Response("{}", { status: 404, headers: { "content-length": "2" } });
@@ -48,6 +51,13 @@ summary(() => {
     ctx.bytesOut = -1;
     policy.onResponse!(ctx, res, null);
     policy.onLog!(ctx, e);
+    do_not_optimize(e);
+  });
+  bench("metrics per request (proxied POST: request Content-Length read, bytes_in)", () => {
+    const e = entry(200);
+    post.bytesOut = -1;
+    policy.onResponse!(post, res, null);
+    policy.onLog!(post, e);
     do_not_optimize(e);
   });
   bench("baseline: the access entry alone", () => {

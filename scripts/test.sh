@@ -1,13 +1,18 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run every test. Needs only Node and npm;
-# as root it installs redis-server, nginx, wrk, chromium (the admin status
-# page test) and dnsmasq (the DNS discovery tests) from apt when missing, and
+# as root it installs redis-server, nginx, wrk, chromium and tesseract-ocr (the
+# admin status page test: a screenshot read back by OCR), dnsmasq (the DNS
+# discovery tests) and prometheus (for promtool: Prometheus' own parser checks
+# the /metrics text) from apt when missing, and
 # the public HTTP caching test suite (npm http-cache-tests, pinned) into .tools/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-bun.sh
 missing=()
-for tool in redis-server nginx wrk chromium dnsmasq; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+# command:package
+for pair in redis-server:redis-server nginx:nginx wrk:wrk chromium:chromium dnsmasq:dnsmasq tesseract:tesseract-ocr promtool:prometheus; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
+done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "installing ${missing[*]} from apt" >&2

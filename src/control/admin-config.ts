@@ -5,7 +5,9 @@
  *
  * Redacted: values of keys that hold credentials (token, secret, password,
  * api_keys, api_key_digests, revoked lists), header values that carry
- * credentials (authorization, cookie, x-api-key, ...), and userinfo in URLs.
+ * credentials (authorization, cookie, x-api-key, ...), userinfo in URLs, and
+ * any string whose key merely names a credential (a plugin's `api_token`, a
+ * header `x-auth-token`): plugin config tables have names no list can know.
  */
 import { Type } from "@sinclair/typebox";
 import { redactCredentials } from "../config/addresses.ts";
@@ -15,10 +17,21 @@ import type { RuntimeConfig } from "./runtime-config.ts";
 const SECRET_KEYS: ReadonlySet<string> = new Set(["token", "secret", "password", "api_keys", "api_key_digests", "revoked_api_keys", "revoked_jtis", "client_secret"]);
 const SECRET_HEADERS: ReadonlySet<string> = new Set(["authorization", "proxy-authorization", "cookie", "set-cookie", "x-api-key", "api-key"]);
 export const REDACTED = "REDACTED";
+/** Names that say "credential" anywhere (apiToken, upstream_password, x-auth-token, client-secret, private_key). */
+const SECRET_NAME = /secret|passw|token|credential|private|api[-_]?key|cookie/i;
+/** Config keys whose names match SECRET_NAME but whose string values are names, not secrets. */
+const NOT_SECRET: ReadonlySet<string> = new Set(["api_key_header", "api_key_query"]);
+
+function secretName(k: string, value: unknown): boolean {
+  if (SECRET_KEYS.has(k) || SECRET_HEADERS.has(k)) return true;
+  if (NOT_SECRET.has(k) || !SECRET_NAME.test(k)) return false;
+  // Sizes, switches and counts (max_token_size, strip_api_key) say nothing secret.
+  return typeof value === "string" || (Array.isArray(value) && value.every((v) => typeof v === "string"));
+}
 
 export function redactConfig(value: unknown, key = ""): unknown {
   const k = key.toLowerCase();
-  if (SECRET_KEYS.has(k) || SECRET_HEADERS.has(k)) {
+  if (secretName(k, value)) {
     if (Array.isArray(value)) return value.map(() => REDACTED);
     return value === null || value === undefined || value === "" ? value : REDACTED;
   }

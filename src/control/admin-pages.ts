@@ -5,12 +5,11 @@
  * to the server, or a prompt; kept in sessionStorage) and calls the JSON API
  * with it, like any other client.
  *
- * /dashboard refreshes every 2 s from GET /status and GET /upstreams: routes,
- * targets with health and breaker state, request rates (from the per-target
- * request counters, per second between two polls) and latency (EWMA). It also
- * shows `status.totals` (requests, rate_limited, cache_hits, cache_misses)
- * and `status.routes[i].requests` / `.latency_ms` when GET /status carries
- * them: that is the hook for the metrics registry's per-route figures.
+ * /dashboard refreshes every 2 s from GET /status and GET /upstreams: totals
+ * (requests, req/s, 429s, cache hit ratio, open breakers), routes (requests,
+ * req/s, 429s, mean latency: the shared metrics counters), targets with health
+ * and breaker state, req/s, requests, failures and latency (EWMA). A rate is
+ * the difference of a counter between two polls.
  */
 
 const TOKEN_JS = `
@@ -47,7 +46,7 @@ export const DASHBOARD_HTML = `<!doctype html>
 <p id="error"></p>
 <div id="cards"></div>
 <h2>Routes</h2>
-<table id="routes"><thead><tr><th>name</th><th>path</th><th>upstream</th><th>auth</th><th>requests</th><th>latency ms</th></tr></thead><tbody></tbody></table>
+<table id="routes"><thead><tr><th>name</th><th>path</th><th>upstream</th><th>auth</th><th>requests</th><th>req/s</th><th>rate-limited</th><th>latency ms (mean)</th></tr></thead><tbody></tbody></table>
 <h2>Targets</h2>
 <table id="targets"><thead><tr><th>upstream</th><th>target</th><th>health</th><th>breaker</th><th>in flight</th><th>req/s</th><th>requests</th><th>failures</th><th>latency ms (EWMA)</th></tr></thead><tbody></tbody></table>
 <p><small>Refreshes every 2 s. <span id="updated"></span></small></p>
@@ -55,31 +54,37 @@ export const DASHBOARD_HTML = `<!doctype html>
 ${TOKEN_JS}
 let last=null;
 function card(label,value,id){return el("div",{class:"card",id},el("b",{},value),label);}
+function rateOf(prev,now,count){return !last||prev===undefined?null:Math.max(0,(count-prev)*1000/(now-last.at));}
+function fmt(r){return r===null?"…":r.toFixed(1);}
 async function refresh(){
   try{
     const [status,upstreams]=await Promise.all([api("/status"),api("/upstreams")]);
     const now=Date.now();
     document.getElementById("version").textContent=status.version;
-    const cards=document.getElementById("cards");cards.replaceChildren();
-    let total=0,rate=0;
-    const rows=[];
+    const rows=[],targets={};
     for(const u of upstreams)for(const t of u.targets){
-      total+=t.requests;
-      const prev=last&&last.targets[u.name+" "+t.url];
-      const r=prev===undefined||!last?null:Math.max(0,(t.requests-prev)*1000/(now-last.at));
-      if(r!==null)rate+=r;
+      const key=u.name+" "+t.url;targets[key]=t.requests;
+      const r=rateOf(last&&last.targets[key],now,t.requests);
       rows.push(el("tr",{},u.name,t.url,el("td",{class:t.health},t.health+(t.passive==="down"?" (passive down)":"")),el("td",{class:t.breaker},t.breaker),
-        el("td",{class:"num"},t.in_flight),el("td",{class:"num"},r===null?"…":r.toFixed(1)),el("td",{class:"num"},t.requests),el("td",{class:"num"},t.failures),el("td",{class:"num"},t.latency_ewma_ms.toFixed(1))));
+        el("td",{class:"num"},t.in_flight),el("td",{class:"num"},fmt(r)),el("td",{class:"num"},t.requests),el("td",{class:"num"},t.failures),el("td",{class:"num"},t.latency_ewma_ms.toFixed(1))));
     }
     document.querySelector("#targets tbody").replaceChildren(...rows.map(fixCells));
-    const totals=status.totals||{};
-    cards.append(card("upstream requests",total,"c-requests"),card("req/s",last?rate.toFixed(1):"…","c-rate"),
-      card("workers",status.workers,"c-workers"),card("uptime s",status.uptime_s,"c-uptime"),
-      card("rate-limited",totals.rate_limited??"n/a","c-limited"),
-      card("cache hit ratio",totals.cache_hits!==undefined&&totals.cache_hits+totals.cache_misses>0?(100*totals.cache_hits/(totals.cache_hits+totals.cache_misses)).toFixed(1)+" %":"n/a","c-cache"));
-    document.querySelector("#routes tbody").replaceChildren(...status.routes.map(r=>fixCells(el("tr",{},r.name,r.path,r.upstream??"",r.auth??"none",r.requests??"n/a",r.latency_ms!==undefined?r.latency_ms.toFixed(1):"n/a"))));
-    const targets={};for(const u of upstreams)for(const t of u.targets)targets[u.name+" "+t.url]=t.requests;
-    last={at:now,targets};
+    const routes={};
+    document.querySelector("#routes tbody").replaceChildren(...status.routes.map(r=>{
+      routes[r.name]=r.requests;
+      return fixCells(el("tr",{},r.name,r.path,r.upstream??"",r.auth??"none",el("td",{class:"num"},r.requests),el("td",{class:"num"},fmt(rateOf(last&&last.routes[r.name],now,r.requests))),
+        el("td",{class:"num"},r.rate_limited),el("td",{class:"num"},r.latency_ms===null?"–":r.latency_ms.toFixed(1))));
+    }));
+    const t=status.totals||{requests:0,rate_limited:0,cache_hits:0,cache_misses:0,cache_stale:0};
+    const served=t.cache_hits+t.cache_stale,lookups=served+t.cache_misses;
+    const b=status.breakers||{open:0,half_open:0};
+    document.getElementById("cards").replaceChildren(
+      card("requests",t.requests,"c-requests"),card("req/s",fmt(rateOf(last&&last.total,now,t.requests)),"c-rate"),
+      card("rate-limited (429)",t.rate_limited,"c-limited"),
+      card("cache hit ratio",lookups>0?(100*served/lookups).toFixed(1)+" %":"–","c-cache"),
+      card("breakers open",b.open+(b.half_open?" (+"+b.half_open+" half-open)":""),"c-breakers"),
+      card("workers",status.workers,"c-workers"),card("uptime s",status.uptime_s,"c-uptime"));
+    last={at:now,targets,routes,total:t.requests};
     document.getElementById("updated").textContent="updated "+new Date(now).toLocaleTimeString();
     document.getElementById("error").textContent="";
   }catch(e){document.getElementById("error").textContent=String(e.message||e);}

@@ -93,16 +93,38 @@ export function startAdmin(cfg: AdminConfig, controls: AdminControls): AdminServ
       responses: { 200: { description: "status" } },
       handler: () => {
         const c = controls.config();
+        const requests = controls.metrics ? requestSummary(controls.metrics.metrics()) : null;
+        const breakers = { closed: 0, open: 0, half_open: 0 };
+        for (const u of controls.upstreams()) for (const t of u.targets) breakers[t.breaker]++;
         return {
           version: VERSION,
           uptime_s: Math.round((Date.now() - started) / 1000),
           workers: controls.workers(),
           listen: c.server.listen,
-          routes: c.routes.map((r) => ({ name: r.name, path: r.path, upstream: r.upstream, auth: r.auth })),
+          routes: c.routes.map((r) => ({
+            name: r.name,
+            path: r.path,
+            upstream: r.upstream,
+            auth: r.auth,
+            requests: requests?.routes[r.name]?.total ?? 0,
+            rate_limited: requests?.routes[r.name]?.rate_limited ?? 0,
+            latency_ms: requests?.routes[r.name]?.latency_ms ?? null,
+          })),
           upstreams: c.upstreams.map((u) => u.name),
           redis: c.redis ? { mode: c.redis.mode, on_error: c.redis.on_error } : null,
           revocation: { pending: controls.revocation().pending, last_error: controls.revocation().lastError },
-          requests: controls.metrics ? requestSummary(controls.metrics.metrics()) : null,
+          // The seed's summary: one object, from the shared counters a scrape reads.
+          totals: requests && {
+            requests: requests.total,
+            success: requests.success,
+            failed: requests.failed,
+            rate_limited: requests.rate_limited,
+            cache_hits: requests.cache.hit ?? 0,
+            cache_misses: requests.cache.miss ?? 0,
+            cache_stale: requests.cache.stale ?? 0,
+          },
+          breakers,
+          requests,
           cache: withRequests(cacheState(), controls.metrics),
         };
       },

@@ -112,7 +112,10 @@ export class RequestMetrics {
       const cl = ctx.req.headers.get("content-length");
       if (cl !== null) {
         const n = Number(cl);
-        if (n > 0) r.bytesIn.inc(n);
+        if (n > 0) {
+          r.bytesIn.inc(n);
+          entry.bytes_in = n;
+        }
       }
     }
     if (ctx.bytesOut > 0) r.bytesOut.inc(ctx.bytesOut);

@@ -2,9 +2,12 @@
  * A small OTLP/HTTP JSON span exporter (OTLP specification, "OTLP/HTTP",
  * JSON encoding: ids as hex strings, times as decimal strings of Unix nanoseconds).
  * Spans are queued by the request path (one array push) and sent in batches
- * by a timer, off the request path. The queue is bounded: past `maxQueue`
- * spans are dropped and counted, never waited for; a failed POST drops its
- * batch (counted) rather than retrying into a growing backlog.
+ * off the request path: by a timer, and as soon as a full batch is queued
+ * (scheduled with setImmediate, as OpenTelemetry's BatchSpanProcessor
+ * exports at maxExportBatchSize), so under load the sender keeps up instead
+ * of the queue filling between two ticks. The queue is bounded: past
+ * `maxQueue` spans are dropped and counted, never waited for; a failed POST
+ * drops its batch (counted) rather than retrying into a growing backlog.
  */
 export interface SpanRecord {
   traceId: string;
@@ -57,20 +60,30 @@ export class OtlpExporter {
       this.counters.dropped(1);
       return;
     }
-    this.#queue.push(span);
+    // A full batch: send it now rather than at the next tick (the timer alone capped export at maxQueue per interval).
+    if (this.#queue.push(span) === this.#batch && !this.#sending) setImmediate(this.#flushNow);
   }
+
+  readonly #flushNow = () => void this.flush();
 
   get queued(): number {
     return this.#queue.length;
   }
 
-  /** Send what is queued, batch by batch. */
+  /** Take up to `max` queued spans, oldest first (the sender's next batch; benches empty the queue with it). */
+  drain(max = Infinity): SpanRecord[] {
+    return max >= this.#queue.length ? this.#queue.splice(0) : this.#queue.splice(0, max);
+  }
+
+  /** Send what is queued now, batch by batch, then whatever full batches queued meanwhile (a partial one waits for the next tick). */
   async flush(): Promise<void> {
     if (this.#sending) return;
     this.#sending = true;
     try {
-      while (this.#queue.length > 0) {
-        const batch = this.#queue.splice(0, this.#batch);
+      let due = this.#queue.length;
+      while (due > 0 || this.#queue.length >= this.#batch) {
+        const batch = this.drain(this.#batch);
+        due -= batch.length;
         try {
           const res = await fetch(this.url, { method: "POST", headers: { "content-type": "application/json" }, body: this.#encode(batch), signal: AbortSignal.timeout(5000) });
           await res.arrayBuffer();

@@ -86,4 +86,17 @@ describe("redactConfig", () => {
     expect(out.consumers[0]).toEqual({ name: "c", api_keys: ["REDACTED", "REDACTED"], rate_limits: [{ key: ["consumer"] }] });
     expect(out.routes[0].request.headers.set).toEqual({ Authorization: "REDACTED", "x-env": "prod" });
   });
+
+  test("a string under any credential-sounding name (plugin configs, headers) is hidden; names, sizes and switches are not", () => {
+    const out = redactConfig({
+      redis: { url: "redis+sentinel://u:p%40ss@h1:1,h2:2/m" },
+      plugins: [{ name: "t", config: { api_token: "s3cr3t", upstream_password: "x", clientSecret: "y", keys: { private_key: "pem" }, header: "x-tenant", tokens: ["a", "b"] } }],
+      routes: [{ request: { headers: { set: { "x-auth-token": "t", "x-api-key": "k", "x-env": "prod" } } } }],
+      auth: { api_key_header: "x-api-key", api_key_query: "api_key", max_token_size: 8192, strip_api_key: true },
+    }) as Record<string, any>;
+    expect(out.redis.url).toBe("redis+sentinel://***@h1:1,h2:2/m");
+    expect(out.plugins[0].config).toEqual({ api_token: "REDACTED", upstream_password: "REDACTED", clientSecret: "REDACTED", keys: { private_key: "REDACTED" }, header: "x-tenant", tokens: ["REDACTED", "REDACTED"] });
+    expect(out.routes[0].request.headers.set).toEqual({ "x-auth-token": "REDACTED", "x-api-key": "REDACTED", "x-env": "prod" });
+    expect(out.auth).toEqual({ api_key_header: "x-api-key", api_key_query: "api_key", max_token_size: 8192, strip_api_key: true });
+  });
 });

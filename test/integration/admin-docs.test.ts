@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { Validator } from "@seriousme/openapi-schema-validator";
+import Ajv2020 from "ajv/dist/2020.js";
 import { RATE_LIMIT_ALGORITHMS } from "../../src/limits/config.ts";
 import { startGateway, type GatewayProcess } from "../helpers/gateway.ts";
 
@@ -26,10 +28,25 @@ token = "${TOKEN}"
 name = "users"
 targets = [{ url = "http://127.0.0.1:${upstream.port}" }]
 
+[cache]
+size = "4MB"
+
 [[routes]]
 name = "users-route"
 path = "/api/*"
 upstream = "users"
+
+[[routes]]
+name = "limited"
+path = "/limited/*"
+upstream = "users"
+rate_limits = [{ algorithm = "fixed_window", limit = 3, window = "1m", key = "ip" }]
+
+[[routes]]
+name = "cached"
+path = "/cached/*"
+upstream = "users"
+cache = { ttl = "60s" }
 `);
 });
 afterAll(async () => {
@@ -101,6 +118,36 @@ describe("OpenAPI document", () => {
     );
   });
 
+  test("validates against the official OpenAPI 3.1 schema, and every schema in it is valid JSON Schema 2020-12", async () => {
+    const doc = (await (await admin("/openapi.json")).json()) as Doc;
+    const validator = new Validator();
+    const res = await validator.validate(structuredClone(doc) as never);
+    expect(res.errors ?? []).toEqual([]);
+    expect(res.valid).toBe(true);
+    expect(validator.version).toBe("3.1");
+    // The OpenAPI schema checks a Schema Object only loosely ($dynamicRef): each one against the 2020-12 meta-schema too.
+    const ajv = new Ajv2020({ strict: false, validateFormats: false });
+    const schemas: unknown[] = [];
+    const collect = (o: unknown): void => {
+      if (typeof o !== "object" || o === null) return;
+      for (const [k, v] of Object.entries(o)) if (k === "schema") schemas.push(v);
+      else collect(v);
+    };
+    collect(doc.paths);
+    expect(schemas.length).toBeGreaterThan(20);
+    for (const s of schemas) {
+      const ok = ajv.validateSchema(s as object);
+      if (!ok) throw new Error(`${JSON.stringify(s).slice(0, 200)}: ${ajv.errorsText(ajv.errors)}`);
+    }
+    // And they compile: the document's body schema accepts what the endpoint accepts, refuses what it refuses.
+    const body = doc.paths["/consumers"]!.post!.requestBody!.content["application/json"]!.schema as object;
+    const check = ajv.compile(body);
+    expect(check({ name: "acme", roles: ["a"], rate_limits: [{ algorithm: "fixed_window", limit: 10, window: "1m" }] })).toBe(true);
+    expect(check({ name: "acme", extra: 1 })).toBe(false);
+    const r = await fetch(`${gw.adminUrl}/consumers`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: JSON.stringify({ name: "acme", extra: 1 }) });
+    expect(r.status).toBe(422);
+  });
+
   test("uses the config's own schemas: a consumer's rate_limits are the [[consumers]] rate_limits", async () => {
     const doc = (await (await admin("/openapi.json")).json()) as Doc;
     const body = doc.paths["/consumers"]!.post!.requestBody!.content["application/json"]!.schema as {
@@ -132,37 +179,92 @@ function chromium(args: string[]): { code: number; stdout: string } {
   return { code: r.exitCode ?? -1, stdout: r.stdout.toString() };
 }
 
+/** Text that tesseract (apt: tesseract-ocr) reads in a PNG: what a person sees on the screenshot. */
+function ocr(png: string): string {
+  const r = Bun.spawnSync(["tesseract", png, "stdout", "--psm", "3"], { stdout: "pipe", stderr: "pipe", timeout: 60_000 });
+  expect(r.exitCode).toBe(0);
+  return r.stdout.toString();
+}
+
 describe("status page in headless Chromium", () => {
-  test("renders the live numbers: routes, targets with health and breaker, request counts", async () => {
-    for (let i = 0; i < 37; i++) await (await fetch(`${gw.url}/api/n${i}`)).arrayBuffer();
+  test("renders the live numbers: totals, 429s, cache hit ratio, routes with their counts and latency, targets with health and breaker", async () => {
+    const get = async (path: string) => (await fetch(`${gw.url}${path}`)).status;
+    for (let i = 0; i < 37; i++) expect(await get(`/api/n${i}`)).toBe(200);
+    // 3 admitted, 5 refused by the limit; 1 miss then 3 hits on the cached route: 49 requests.
+    const limited: number[] = [];
+    for (let i = 0; i < 8; i++) limited.push(await get(`/limited/${i}`));
+    expect(limited.filter((c) => c === 429)).toHaveLength(5);
+    for (let i = 0; i < 4; i++) expect(await get("/cached/one")).toBe(200);
+
+    const status = (await (await admin("/status")).json()) as any;
+    expect(status.totals).toMatchObject({ requests: 49, success: 44, failed: 0, rate_limited: 5, cache_hits: 3, cache_misses: 1 });
+    expect(status.breakers).toEqual({ closed: 1, open: 0, half_open: 0 });
+    const byName = Object.fromEntries(status.routes.map((r: any) => [r.name, r]));
+    expect(byName["users-route"]).toMatchObject({ requests: 37, rate_limited: 0 });
+    expect(byName.limited).toMatchObject({ requests: 8, rate_limited: 5 });
+    expect(byName["users-route"].latency_ms).toBeGreaterThan(0);
+
     const url = `${gw.adminUrl}/dashboard#token=${TOKEN}`;
     // The page polls every 2 s; 5 s of virtual time lets it fetch at least twice (so req/s is known too).
     const dom = chromium(["--virtual-time-budget=5000", "--dump-dom", url]);
     expect(dom.code).toBe(0);
     const html = dom.stdout;
-    expect(html).toContain("users-route");
+    expect(html).not.toMatch(/<p id="error">[^<]/);
+    const routeRow = (name: string) => {
+      const m = html.match(new RegExp(`<tr><td>${name}</td>(.*?)</tr>`));
+      expect(m).not.toBeNull();
+      return [...m![1]!.matchAll(/<td[^>]*>([^<]*)<\/td>/g)].map((x) => x[1]);
+    };
+    // path, upstream, auth, requests, req/s, rate-limited, latency
+    const users = routeRow("users-route");
+    expect(users.slice(0, 4)).toEqual(["/api/*", "users", "none", "37"]);
+    expect(users[4]).toMatch(/^\d+\.\d$/);
+    expect(users[5]).toBe("0");
+    expect(Number(users[6])).toBeGreaterThan(0);
+    expect(routeRow("limited").slice(3, 6).filter((_, i) => i !== 1)).toEqual(["8", "5"]);
     const row = html.match(/<tr><td>users<\/td><td>(http:\/\/127\.0\.0\.1:\d+)<\/td><td class="up">up<\/td><td class="closed">closed<\/td>(.*?)<\/tr>/);
     expect(row).not.toBeNull();
     expect(row![1]).toBe(`http://127.0.0.1:${upstream.port}`);
-    // in flight, req/s, requests, failures: the live request count the upstream state holds.
+    // in flight, req/s, requests, failures: the live request count the upstream state holds (the 3 cache hits never reached it, the 5 refusals neither).
     const cells = [...row![2]!.matchAll(/<td class="num">([^<]*)<\/td>/g)].map((m) => m[1]);
-    expect(cells[2]).toBe("37");
+    expect(cells[2]).toBe(String(37 + 3 + 1));
     expect(cells[3]).toBe("0");
-    expect(html).toMatch(/<div class="card" id="c-requests"><b>37<\/b>/);
-    expect(html).toMatch(/<div class="card" id="c-workers"><b>2<\/b>/);
-    expect(html).not.toMatch(/<p id="error">[^<]/);
+    const card = (id: string) => html.match(new RegExp(`<div class="card" id="${id}"><b>([^<]*)</b>`))?.[1];
+    expect(card("c-requests")).toBe("49");
+    expect(card("c-limited")).toBe("5");
+    expect(card("c-cache")).toBe("75.0 %");
+    expect(card("c-breakers")).toBe("0");
+    expect(card("c-workers")).toBe("2");
+    expect(card("c-rate")).toMatch(/^\d+\.\d$/);
 
+    // What a person sees: the screenshot, read back by OCR, shows the same live numbers.
     const shot = join(tmp, "dashboard.png");
-    const s = chromium(["--virtual-time-budget=3000", "--window-size=1200,900", `--screenshot=${shot}`, url]);
+    const s = chromium(["--virtual-time-budget=3000", "--window-size=1100,800", "--force-device-scale-factor=2", `--screenshot=${shot}`, url]);
     expect(s.code).toBe(0);
     expect(existsSync(shot)).toBe(true);
     const png = readFileSync(shot);
     expect([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join("")).toBe("PNG");
-    expect(png.length).toBeGreaterThan(10_000);
+    const seen = ocr(shot);
+    expect(seen).toContain("gateway status");
+    expect(seen).toMatch(/75\.0\s?%/);
+    expect(seen).toContain("users-route");
+    expect(seen).toMatch(/\b49\b/);
+    expect(seen).toMatch(/\b41\b/); // the target's request count
+    expect(seen).toMatch(/rate-limited/);
   }, 120_000);
 
   test("a wrong token shows the error instead of numbers", () => {
     const dom = chromium(["--virtual-time-budget=2000", "--dump-dom", `${gw.adminUrl}/dashboard#token=wrong`]);
     expect(dom.stdout).toContain("wrong admin token");
+  }, 60_000);
+
+  test("the API reference page renders every endpoint of the document", async () => {
+    const doc = (await (await admin("/openapi.json")).json()) as Doc;
+    const dom = chromium(["--virtual-time-budget=3000", "--dump-dom", `${gw.adminUrl}/docs#token=${TOKEN}`]).stdout;
+    expect(dom).not.toMatch(/<p id="error">[^<]/);
+    const shown = [...dom.matchAll(/<div class="op"><span class="m">(\w+)<\/span><code>([^<]+)<\/code>/g)].map((m) => `${m[1]} ${m[2]}`);
+    const expected = Object.entries(doc.paths).flatMap(([path, item]) => Object.keys(item).map((method) => `${method} ${path}`));
+    expect(shown).toEqual(expected);
+    expect(dom).toContain("gateway admin API " + doc.info.version);
   }, 60_000);
 });

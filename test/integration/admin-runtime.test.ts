@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { startGateway, startGatewayAt, type GatewayProcess } from "../helpers/gateway.ts";
 import { startRedis, type RedisProcess } from "../helpers/redis.ts";
+import { until } from "../helpers/wait.ts";
 
 const TOKEN = "admin-token-for-runtime-tests-0123";
 const FILE_KEY = "file-key-of-the-partner-0001";
@@ -61,7 +62,14 @@ async function statuses(g: GatewayProcess, key: string, n = 48): Promise<number[
 
 beforeAll(async () => {
   upstream = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: (req) => Response.json({ consumer: req.headers.get("x-consumer"), roles: req.headers.get("x-user-roles"), at: "one" }) });
-  second = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => Response.json({ at: "two" }) });
+  second = Bun.serve({
+    port: 0,
+    hostname: "127.0.0.1",
+    fetch: async (req) => {
+      if (new URL(req.url).pathname === "/api/slow") await Bun.sleep(1500);
+      return Response.json({ at: "two" });
+    },
+  });
   gw = await startGateway(config());
 });
 afterAll(async () => {
@@ -110,6 +118,21 @@ describe("runtime consumers and keys, 4 workers", () => {
     expect(seen.roles).toBe("buyer,admin");
   });
 
+  test("a runtime consumer's rate limits hold across the 4 workers, and PATCH changes them at once", async () => {
+    expect((await admin(gw, "/consumers", { method: "POST", json: { name: "metered", rate_limits: [{ algorithm: "fixed_window", limit: 2, window: "1m" }] } })).status).toBe(201);
+    const k = ((await (await admin(gw, "/consumers/metered/keys", { method: "POST" })).json()) as { key: string }).key;
+    const first = await statuses(gw, k, 12);
+    expect(first.filter((c) => c === 200)).toHaveLength(2);
+    expect(first.filter((c) => c === 429)).toHaveLength(10);
+    const patched = await admin(gw, "/consumers/metered", { method: "PATCH", json: { rate_limits: [{ algorithm: "fixed_window", limit: 1000, window: "1m" }] } });
+    expect(patched.status).toBe(200);
+    expect(((await patched.json()) as { rate_limits: { limit: number }[] }).rate_limits[0]!.limit).toBe(1000);
+    expect(new Set(await statuses(gw, k, 12))).toEqual(new Set([200]));
+    expect((await admin(gw, "/consumers/metered", { method: "PATCH", json: { rate_limits: [{ algorithm: "fixed_window", limit: 0 }] } })).status).toBe(422);
+    expect((await admin(gw, "/consumers/metered", { method: "DELETE" })).status).toBe(200);
+    expect(new Set(await statuses(gw, k, 8))).toEqual(new Set([401]));
+  });
+
   test("bad input: key-path messages, conflicts, unknown names", async () => {
     const bad = await admin(gw, "/consumers", { method: "POST", json: { name: "x", rate_limits: [{ algorithm: "nope", limit: 1 }] } });
     expect(bad.status).toBe(422);
@@ -142,7 +165,7 @@ describe("runtime consumers and keys, 4 workers", () => {
     }
   });
 
-  test("runtime targets: registered, used, deregistered (drained)", async () => {
+  test("runtime targets: registered, used, deregistered (drained: the request in flight finishes, no new ones)", async () => {
     const url = `http://127.0.0.1:${second.port}`;
     expect((await admin(gw, "/upstreams/u/targets", { method: "POST", json: { url, weight: 1 } })).status).toBe(201);
     expect((await admin(gw, "/upstreams/u/targets", { method: "POST", json: { url } })).status).toBe(409);
@@ -154,8 +177,21 @@ describe("runtime consumers and keys, 4 workers", () => {
     const ups = (await (await admin(gw, "/upstreams")).json()) as { targets: { url: string }[] }[];
     expect(ups[0]!.targets.map((t) => t.url)).toContain(url);
     expect((await admin(gw, `/upstreams/u/targets?url=${encodeURIComponent(`http://127.0.0.1:${upstream.port}`)}`, { method: "DELETE" })).status).toBe(409);
+    // Park a slow request on the registered target, then deregister it: that request must still finish there.
+    let slow: Promise<Response> | null = null;
+    await until("a slow request in flight on the registered target", async () => {
+      const r = fetch(`${gw.url}/api/slow`, { headers: { "x-api-key": FILE_KEY } });
+      await Bun.sleep(100);
+      const t = ((await (await admin(gw, "/upstreams")).json()) as { targets: { url: string; in_flight: number }[] }[])[0]!.targets.find((x) => x.url === url);
+      if (t?.in_flight === 1) slow = r;
+      else await (await r).arrayBuffer();
+      return t?.in_flight === 1;
+    }, 15_000);
     const del = await admin(gw, `/upstreams/u/targets?url=${encodeURIComponent(url)}`, { method: "DELETE" });
     expect(await del.json()).toEqual({ upstream: "u", url, draining: true });
+    const finished = await slow!;
+    expect(finished.status).toBe(200);
+    expect(await finished.json()).toEqual({ at: "two" });
     const after = new Set<string>();
     for (let i = 0; i < 10; i++) after.add(((await (await fetch(`${gw.url}/api/x`, { headers: { "x-api-key": FILE_KEY } })).json()) as { at: string }).at);
     expect(after).toEqual(new Set(["one"]));
@@ -175,6 +211,26 @@ describe("runtime consumers and keys, 4 workers", () => {
     await admin(gw, "/consumers", { method: "POST", json: { name: "later" } });
     const b = (await (await admin(gw, "/config")).json()) as { hash: string; loaded_at: string };
     expect(b.hash).not.toBe(a.hash);
+  });
+});
+
+describe("runtime and file consumers merged: the file wins", () => {
+  test("a runtime consumer the file later defines is ignored (its keys with it), reported in GET /config, logged", async () => {
+    expect((await admin(gw, "/consumers", { method: "POST", json: { name: "clash", roles: ["runtime-role"] } })).status).toBe(201);
+    const key = ((await (await admin(gw, "/consumers/clash/keys", { method: "POST" })).json()) as { key: string }).key;
+    expect(new Set(await statuses(gw, key, 8))).toEqual(new Set([200]));
+    const fileKey = "file-key-of-the-clash-consumer-01";
+    gw.writeConfig(config() + `\n[[consumers]]\nname = "clash"\napi_keys = ["${fileKey}"]\nroles = ["file-role"]\n`);
+    expect((await admin(gw, "/reload", { method: "POST" })).status).toBe(200);
+    expect(new Set(await statuses(gw, key, 8))).toEqual(new Set([401]));
+    const seen = (await (await fetch(`${gw.url}/api/x`, { headers: { "x-api-key": fileKey } })).json()) as { consumer: string; roles: string };
+    expect(seen).toMatchObject({ consumer: "clash", roles: "file-role" });
+    const info = (await (await admin(gw, "/config")).json()) as { shadowed_consumers: string[] };
+    expect(info.shadowed_consumers).toEqual(["clash"]);
+    const list = (await (await admin(gw, "/consumers")).json()) as { name: string; source: string; roles: string[] }[];
+    expect(list.find((c) => c.name === "clash")).toMatchObject({ source: "config", roles: ["file-role"] });
+    expect((await admin(gw, "/consumers/clash/keys", { method: "POST" })).status).toBe(409);
+    expect(gw.stderr()).toContain("runtime consumers ignored: the config file defines them (config wins)");
   });
 });
 

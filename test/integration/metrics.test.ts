@@ -72,6 +72,15 @@ upstream = "u"
     expect(JSON.stringify([...fams.values()])).not.toContain("/api/1");
   }, 30_000);
 
+  test("Prometheus' own parser and linter (promtool check metrics) accepts the scrape", async () => {
+    await (await fetch(`${gw.url}/api/lint`, { method: "POST", body: "x" })).text();
+    const text = await (await fetch(gw.metricsUrl!)).text();
+    const p = Bun.spawn(["promtool", "check", "metrics"], { stdin: new Blob([text]), stdout: "pipe", stderr: "pipe" });
+    const [out, err, code] = [await new Response(p.stdout).text(), await new Response(p.stderr).text(), await p.exited];
+    expect(out + err).toBe("");
+    expect(code).toBe(0);
+  });
+
   test("admin /status totals come from the same counters", async () => {
     const before = (await (await fetch(`${gw.adminUrl}/status`, { headers: { authorization: `Bearer ${TOKEN}` } })).json()) as any;
     await (await fetch(`${gw.url}/api/x`)).text();
@@ -90,6 +99,10 @@ upstream = "u"
     for (let i = 0; i < 100 && valueOf(await scrape(), "gateway_config_reloads_total", { result: "success" }) < 1; i++) await Bun.sleep(50);
     const after = await scrape();
     expect(valueOf(after, "gateway_config_reloads_total", { result: "success" })).toBe(1);
+    // The running config's load time moved forward to the reload.
+    const loadedAt = valueOf(after, "gateway_config_last_reload_timestamp_seconds");
+    expect(loadedAt).toBeGreaterThan(valueOf(before, "gateway_config_last_reload_timestamp_seconds"));
+    expect(Math.abs(loadedAt - Date.now() / 1000)).toBeLessThan(10);
     expect(valueOf(after, "gateway_requests_total")).toBeGreaterThanOrEqual(valueOf(before, "gateway_requests_total"));
     expect(gw.stderr()).toContain('"event":"reload_accepted"');
   });

@@ -63,14 +63,37 @@ describe("W3C traceparent through a real upstream", () => {
   });
 });
 
+test('accept = "trusted_proxies": a trusted peer\'s traceparent (and tracestate) is kept', async () => {
+  const up = startRecordingUpstream();
+  const gw = await startGateway(config(up.port, `trusted_proxies = ["127.0.0.1/32"]\n[tracing]\naccept = "trusted_proxies"\nsample_ratio = 0.0`));
+  try {
+    await (await fetch(`${gw.url}/a`, { headers: { traceparent: `00-${TID}-${PID}-01`, tracestate: "rojo=1" } })).text();
+    const head = up.requests.at(-1)!.head;
+    const sent = parseTraceparent(headerOf(head, "traceparent"))!;
+    expect(sent.traceId).toBe(TID);
+    expect(sent.parentId).not.toBe(PID);
+    // The client's sampled flag wins over sample_ratio = 0.
+    expect(sent.sampled).toBe(true);
+    expect(headerOf(head, "tracestate")).toBe("rojo=1");
+  } finally {
+    await gw.stop();
+    up.stop();
+  }
+});
+
 test('accept = "trusted_proxies": a traceparent from an untrusted peer starts a new trace', async () => {
   const up = startRecordingUpstream();
   const gw = await startGateway(config(up.port, `trusted_proxies = ["10.0.0.0/8"]\n[tracing]\naccept = "trusted_proxies"\nsample_ratio = 0.0`));
   try {
-    await (await fetch(`${gw.url}/a`, { headers: { traceparent: `00-${TID}-${PID}-01` } })).text();
-    const sent = parseTraceparent(headerOf(up.requests.at(-1)!.head, "traceparent"))!;
+    await (await fetch(`${gw.url}/a`, { headers: { traceparent: `00-${TID}-${PID}-01`, tracestate: "rojo=1" } })).text();
+    const head = up.requests.at(-1)!.head;
+    const sent = parseTraceparent(headerOf(head, "traceparent"))!;
     expect(sent.traceId).not.toBe(TID);
     expect(sent.sampled).toBe(false);
+    expect(headerOf(head, "tracestate")).toBeNull();
+    // The log's trace id is the one sent upstream, not the client's.
+    await until("the access-log line", () => gw.stdout().includes(sent.traceId));
+    expect(gw.stdout()).not.toContain(TID);
   } finally {
     await gw.stop();
     up.stop();
