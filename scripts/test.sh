@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Install everything the tests need and run every test. Needs only Node and npm;
 # as root it installs redis-server, nginx, wrk, chromium (the admin status
-# page test) and dnsmasq (the DNS discovery tests) from apt when missing.
+# page test), dnsmasq (the DNS discovery tests), curl and openssl (the TLS
+# tests make their certificates and try curl --http2) from apt when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-bun.sh
 missing=()
-for tool in redis-server nginx wrk chromium dnsmasq; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
+for tool in redis-server nginx wrk chromium dnsmasq curl openssl; do command -v "$tool" >/dev/null 2>&1 || missing+=("$tool"); done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ]; then
     echo "installing ${missing[*]} from apt" >&2
