@@ -3,14 +3,15 @@
 # as root it installs redis-server, nginx, wrk, chromium and tesseract-ocr (the
 # admin status page test: a screenshot read back by OCR), dnsmasq (the DNS
 # discovery tests) and prometheus (for promtool: Prometheus' own parser checks
-# the /metrics text) from apt when missing, and
+# the /metrics text), curl and openssl (the TLS tests make their certificates
+# and try curl --http2) from apt when missing, and
 # the public HTTP caching test suite (npm http-cache-tests, pinned) into .tools/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/ensure-bun.sh
 missing=()
 # command:package
-for pair in redis-server:redis-server nginx:nginx wrk:wrk chromium:chromium dnsmasq:dnsmasq tesseract:tesseract-ocr promtool:prometheus; do
+for pair in redis-server:redis-server nginx:nginx wrk:wrk chromium:chromium dnsmasq:dnsmasq tesseract:tesseract-ocr promtool:prometheus curl:curl openssl:openssl; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || missing+=("${pair#*:}")
 done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -114,6 +114,10 @@ export class ProxyTerminal implements Terminal {
         // Bun accepts only a final "chunked" (anything else is its 400) and has decoded it.
         if (req.body === null) throw hiddenBody(method);
         body = limitBody(req.body, cfg.max_body_size);
+      } else if (method !== "GET" && method !== "HEAD" && req.body !== null) {
+        // HTTP/2 frames content with DATA frames and Content-Length is optional (RFC 9113 §8.1.1): a
+        // body without either field. (Bun hands HTTP/1.x such requests no body, and GET/HEAD none at all.)
+        body = limitBody(req.body, cfg.max_body_size);
       }
     }
 
