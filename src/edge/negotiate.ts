@@ -48,6 +48,28 @@ export function negotiateEncoding(accept: string | null, offered: readonly Codin
   return best;
 }
 
+/**
+ * Whether the client refused identity (§12.5.3): "identity;q=0", or "*;q=0"
+ * without naming identity. Then a body the server would rather send as it is
+ * (under min_size) is encoded when some offered coding is acceptable; when
+ * none is, it still goes as identity: §12.1 lets a server disregard the
+ * field rather than answer 406, and every deployed gateway does.
+ */
+export function identityRefused(accept: string | null): boolean {
+  if (accept === null) return false;
+  let star = -1;
+  let identity = -1;
+  for (const item of accept.split(",")) {
+    const semi = item.indexOf(";");
+    const name = (semi < 0 ? item : item.slice(0, semi)).trim().toLowerCase();
+    if (name !== "identity" && name !== "*") continue;
+    const q = semi < 0 ? 1 : parseQ(item.slice(semi + 1));
+    if (name === "identity") identity = Math.max(identity, q);
+    else star = Math.max(star, q);
+  }
+  return identity === 0 || (identity < 0 && star === 0);
+}
+
 /** The weight of ";q=0.5" (§12.4.2: 0 to 1, at most three decimals); anything malformed counts as 1, other parameters are ignored. */
 function parseQ(params: string): number {
   for (const p of params.split(";")) {

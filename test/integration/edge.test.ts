@@ -24,6 +24,13 @@ function startUpstream() {
           return new Response(BIG, { headers: { "content-type": "application/json; charset=utf-8", etag: '"v1"' } });
         case "/small":
           return Response.json({ ok: true });
+        case "/cond": {
+          // If-None-Match with the weak comparison (RFC 9110 §13.1.2), as an origin must.
+          const inm = req.headers.get("if-none-match") ?? "";
+          const tags = inm.split(",").map((t) => t.trim().replace(/^W\//, ""));
+          if (tags.includes('"v1"')) return new Response(null, { status: 304, headers: { etag: '"v1"', "cache-control": "max-age=60" } });
+          return new Response(BIG, { headers: { "content-type": "application/json", etag: '"v1"', "cache-control": "max-age=60" } });
+        }
         case "/png":
           return new Response(new Uint8Array(4096), { headers: { "content-type": "image/png" } });
         case "/no-transform":
@@ -269,6 +276,12 @@ describe("compression", () => {
     ["gzip;q=0", null],
     ["x-gzip", "gzip"],
     ["deflate", null],
+    ["gzip;q=0.5, identity;q=0", "gzip"],
+    ["br, *;q=0", "br"],
+    ["*;q=0, identity", null],
+    // Nothing acceptable, identity refused too: the field is disregarded (RFC 9110 §12.1), a 200 in identity, not a 406.
+    ["identity;q=0", null],
+    ["gzip;q=0, identity;q=0", null],
   ];
   for (const [accept, want] of negotiated) {
     test(`Accept-Encoding ${JSON.stringify(accept)} -> ${want ?? "identity"}`, async () => {
@@ -303,6 +316,31 @@ describe("compression", () => {
     expect(empty.headers.get("content-encoding")).toBeNull();
     const head = await get("/zip/big", { "accept-encoding": "gzip" }, "HEAD");
     expect(head.headers.get("content-encoding")).toBeNull();
+  });
+
+  test("a client that refused identity gets a coding even under min_size; 204 and uncompressible types stay identity", async () => {
+    const small = await get("/zip/small", { "accept-encoding": "gzip, identity;q=0" });
+    expect(small.headers.get("content-encoding")).toBe("gzip");
+    expect(JSON.parse(decode("gzip", new Uint8Array(await small.arrayBuffer())))).toEqual({ ok: true });
+    const png = await get("/zip/png", { "accept-encoding": "gzip, identity;q=0" });
+    expect(png.headers.get("content-encoding")).toBeNull();
+    expect((await png.arrayBuffer()).byteLength).toBe(4096);
+    expect((await get("/zip/empty", { "accept-encoding": "gzip, identity;q=0" })).headers.get("content-encoding")).toBeNull();
+  });
+
+  test("304 (RFC 9110 §15.4.5): the ETag weakened as the 200's was when the client holds the encoded variant, Vary kept", async () => {
+    const full = await get("/zip/cond", { "accept-encoding": "gzip" });
+    expect(full.headers.get("etag")).toBe('W/"v1"');
+    await full.arrayBuffer();
+    const again = await get("/zip/cond", { "accept-encoding": "gzip", "if-none-match": 'W/"v1"' });
+    expect(again.status).toBe(304);
+    expect(again.headers.get("etag")).toBe('W/"v1"');
+    expect(again.headers.get("vary")).toContain("Accept-Encoding");
+    expect(again.headers.get("content-encoding")).toBeNull();
+    // A client that holds the identity variant (strong tag) gets the strong tag back.
+    const plain = await get("/zip/cond", { "if-none-match": '"v1"' });
+    expect(plain.status).toBe(304);
+    expect(plain.headers.get("etag")).toBe('"v1"');
   });
 
   test("a route without compression is never compressed", async () => {

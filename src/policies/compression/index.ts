@@ -5,18 +5,22 @@
  * and every answer (hit or miss) is encoded here for the client that asked:
  * a client without gzip never gets gzip.
  *
- * Left as they are: HEAD, 1xx/204/206/304, a body the upstream encoded
+ * Left as they are: HEAD, 1xx/204/206, a body the upstream encoded
  * already (never twice), Cache-Control: no-transform (RFC 9111 §5.2.2.6,
  * RFC 9110 §7.7), media types not in `types`, bodies of a known length under
  * `min_size`. Encoded: Content-Length recomputed (bytes in hand) or dropped
  * (a stream, compressed chunk by chunk as it arrives), a strong ETag made
  * weak (§8.8.1: the encoded bytes differ from the identity ones), and
  * Vary: Accept-Encoding on every response whose coding could have differed.
+ * A 304 keeps its body-less self, its ETag weakened when the client's
+ * If-None-Match shows it holds the encoded variant (notModified). A client
+ * that refused identity (identity;q=0) gets a coding under min_size too.
  */
 import { compressBytes, compressStream } from "../../edge/compress.ts";
 import { appendVary } from "../../edge/cors.ts";
 import { MediaTypeSet } from "../../edge/media-types.ts";
-import { negotiateEncoding } from "../../edge/negotiate.ts";
+import { identityRefused, negotiateEncoding, type Coding } from "../../edge/negotiate.ts";
+import type { RequestContext } from "../context.ts";
 import { definePolicy, knownBody, replaceBody, type Policy } from "../types.ts";
 import {
   COMPRESSION_ROUTE_KEYS,
@@ -41,7 +45,8 @@ function compressionPolicy(s: CompressionSettings): Policy {
     knownBodies: true,
     onResponse(ctx, res) {
       const status = res.status;
-      if (ctx.method === "HEAD" || status < 200 || status === 204 || status === 206 || status === 304) return;
+      if (status === 304) return notModified(ctx, res.headers, algorithms);
+      if (ctx.method === "HEAD" || status < 200 || status === 204 || status === 206) return;
       const h = res.headers;
       if (h.has("content-encoding") || h.has("content-range") || !types.has(h.get("content-type"))) return;
       // no-transform from the origin (RFC 9111 §5.2.2.6) or from the client (§5.2.1.6): the content goes as it is.
@@ -51,9 +56,12 @@ function compressionPolicy(s: CompressionSettings): Policy {
       const known = knownBody(res);
       const declared = h.get("content-length");
       const length = known !== undefined ? known.length : declared !== null ? Number(declared) : -1;
-      if (length >= 0 && length < minSize) return;
-      const coding = negotiateEncoding(ctx.req.headers.get("accept-encoding"), algorithms);
+      if (length === 0) return;
+      const accept = ctx.req.headers.get("accept-encoding");
+      const coding = negotiateEncoding(accept, algorithms);
       if (coding === null) return;
+      // min_size is the server's preference; a client that refused identity gets a coding it takes.
+      if (length > 0 && length < minSize && !identityRefused(accept)) return;
       h.set("content-encoding", coding);
       const etag = h.get("etag");
       if (etag !== null && etag.startsWith('"')) h.set("etag", `W/${etag}`);
@@ -66,6 +74,25 @@ function compressionPolicy(s: CompressionSettings): Policy {
       return new Response(compressStream(coding, res.body, levels[coding]), { status, headers: h });
     },
   };
+}
+
+/**
+ * A 304 carries the ETag and Vary the 200 would have (RFC 9110 §15.4.5). The
+ * origin (or the cache, which stores identity) sends the strong tag; when
+ * the client's If-None-Match holds its weak form and this client would get
+ * an encoded 200, the client holds the encoded variant that this gateway
+ * weakened: so the 304 is weakened the same way, and a cache can match it to
+ * its stored response (RFC 9111 §4.3.4).
+ */
+function notModified(ctx: RequestContext, h: Headers, algorithms: readonly Coding[]): void {
+  const etag = h.get("etag");
+  if (etag === null || !etag.startsWith('"')) return;
+  const inm = ctx.req.headers.get("if-none-match");
+  if (inm === null || !inm.includes(`W/${etag}`)) return;
+  if (noTransform(h.get("cache-control")) || noTransform(ctx.req.headers.get("cache-control"))) return;
+  if (negotiateEncoding(ctx.req.headers.get("accept-encoding"), algorithms) === null) return;
+  h.set("etag", `W/${etag}`);
+  appendVary(h, "Accept-Encoding");
 }
 
 export const compression = definePolicy<void>({

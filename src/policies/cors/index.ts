@@ -4,16 +4,17 @@
  *   Method) is answered 204 before routing, so a route that only takes GET
  *   still answers its preflight (not 405), and before auth (a browser never
  *   sends credentials on a preflight). The route is found by the method the
- *   preflight asks for, in a router of the CORS rules built at load.
+ *   preflight asks for, in a router of the CORS rules built at load
+ *   (preflight.ts: `match` variants, and the route's `ip` filter first).
  * - the route's recipe entry: the actual request's response gets Vary: Origin
  *   always and the Allow-Origin/Credentials/Expose fields for an allowed
  *   origin. A disallowed origin just gets no CORS fields: the request itself
  *   still goes through (non-browser clients send Origin too).
  */
 import { CorsRule, mergeCors } from "../../edge/cors.ts";
-import { Router } from "../../router/radix.ts";
 import { definePolicy, type Policy } from "../types.ts";
 import { CORS_ROUTE_KEYS, CORS_SECTION_KEYS, normalizeCorsRoute, normalizeCorsTable } from "./config.ts";
+import { preflightRouter } from "./preflight.ts";
 
 export const cors = definePolicy<void>({
   name: "cors",
@@ -37,15 +38,8 @@ export const cors = definePolicy<void>({
     });
   },
   preRoute(_setup, config): Policy | null {
-    const router = new Router<CorsRule>();
-    let any = false;
-    for (const route of config.routes) {
-      const s = mergeCors(config.cors, route.cors);
-      if (s === null) continue;
-      router.add(route.path, route.methods, route.hosts, new CorsRule(s, route.methods));
-      any = true;
-    }
-    if (!any) return null;
+    const router = preflightRouter(config);
+    if (router === null) return null;
     return {
       name: "cors",
       onRequest(ctx) {
@@ -56,10 +50,12 @@ export const cors = definePolicy<void>({
         if (origin === null || method === null) return undefined;
         const match = router.find(method, ctx.host, ctx.path);
         if (match === null || match.value === undefined) return undefined;
-        const fields = match.value.preflight(origin, method, h.get("access-control-request-headers"));
+        const verdict = match.value.judge(ctx, origin, method, h.get("access-control-request-headers"));
         // Refused: no CORS fields, and the OPTIONS request goes on like any other.
-        if (fields === null) return undefined;
-        return new Response(null, { status: 204, headers: fields });
+        if (verdict === null) return undefined;
+        // The route's ip filter did not admit the client.
+        if (verdict instanceof Response) return verdict;
+        return new Response(null, { status: 204, headers: verdict });
       },
     };
   },
