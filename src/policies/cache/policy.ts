@@ -10,7 +10,7 @@ import { forwardStatus, hitStatus, type Forward } from "../../cache/cache-status
 import type { Coalescer } from "../../cache/coalesce.ts";
 import { parseCacheControl } from "../../cache/directives.ts";
 import { derive, headerOf, makeEntry, mergeNotModified, type CachePolicyOptions, type StoredEntry } from "../../cache/entry.ts";
-import type { HttpCache } from "../../cache/http-cache.ts";
+import type { Found, HttpCache } from "../../cache/http-cache.ts";
 import { primaryKey, targetUri } from "../../cache/keys.ts";
 import { evaluate, requestDirectives, usableOnError, type RequestDirectives } from "../../cache/select.ts";
 import { notStorableReason } from "../../cache/storable.ts";
@@ -39,7 +39,7 @@ interface State {
   rd: RequestDirectives;
   requestTime: number;
   fwd: Forward;
-  found: { key: string; entry: StoredEntry; body: Uint8Array } | null;
+  found: Found | null;
   /** The client's own conditionals, kept back from the origin on a fill (answered from the stored copy). */
   inm: string | null;
   ims: string | null;
@@ -54,20 +54,29 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
   const counters = rt.counters(routeName);
   const { cache, coalescer } = rt;
 
-  const respond = (ctx: RequestContext, s: State, e: StoredEntry, body: Uint8Array, status: string, age: number): Response => {
-    const h = new Headers();
+  /** The stored response `e` (a Found from the lookup, with its header template and Blob, or an entry just stored or updated). */
+  const respond = (ctx: RequestContext, s: State, e: StoredEntry, body: Uint8Array, status: string, age: number, found: Found | null = null): Response => {
     const head = ctx.method === "HEAD";
-    if (notModified(e, s.inm, s.ims)) {
+    if ((s.inm !== null || s.ims !== null) && notModified(e, s.inm, s.ims)) {
+      const h = new Headers();
       for (const [k, v] of e.headers) if (NOT_MODIFIED_FIELDS.includes(k)) h.append(k, v);
       h.set("age", String(Math.floor(age / 1000)));
       h.set("cache-status", status);
       return new Response(null, { status: 304, headers: h });
     }
-    for (const [k, v] of e.headers) h.append(k, v);
+    let res: Response;
+    if (found !== null) {
+      // The init's Headers are copied: the template stays as it is for the next hit.
+      res = new Response(head ? null : found.blob, { status: e.status, headers: found.headers });
+    } else {
+      const h = new Headers();
+      for (const [k, v] of e.headers) h.append(k, v);
+      res = new Response(head || body.length === 0 ? null : body, { status: e.status, headers: h });
+    }
+    const h = res.headers;
     h.set("age", String(Math.floor(age / 1000)));
     h.set("cache-status", status);
-    if (head || body.length === 0) return new Response(null, { status: e.status, headers: h });
-    return noteBody(new Response(body, { status: e.status, headers: h }), body);
+    return head || body.length === 0 ? res : noteBody(res, body);
   };
 
   /** A found entry answers now, or the request goes to the origin (revalidate), or 504 for only-if-cached. */
@@ -82,12 +91,12 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
     const extra = collapsed ? "; collapsed" : "";
     if (v.use === "fresh") {
       s.result = "hit";
-      return respond(ctx, s, look.entry, look.body, hitStatus(v.ttl, extra), v.age);
+      return respond(ctx, s, look.entry, look.body, hitStatus(v.ttl, extra), v.age, look);
     }
     if (v.use === "stale-ok" || v.use === "swr") {
       s.result = "stale";
       if (v.use === "swr") startRefresh(ctx, s.primary);
-      return respond(ctx, s, look.entry, look.body, `${hitStatus(v.ttl, extra)}; detail=${v.use === "swr" ? "stale-while-revalidate" : "max-stale"}`, v.age);
+      return respond(ctx, s, look.entry, look.body, `${hitStatus(v.ttl, extra)}; detail=${v.use === "swr" ? "stale-while-revalidate" : "max-stale"}`, v.age, look);
     }
     s.found = look;
     s.fwd = s.rd.noCache ? "request" : "stale";
@@ -215,7 +224,8 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
       const now = rt.now();
       if (s.found !== null && (s.mode === "revalidate" || s.mode === "refresh")) {
         if (status === 304) {
-          const e = s.found.entry;
+          // A copy: the found entry is shared with every other hit on its version in this worker (memo.ts).
+          const e: StoredEntry = { ...s.found.entry };
           mergeNotModified(e, res.headers);
           // §4.3.4: the 304 refreshes the entry's age base too.
           e.responseTime = now;
@@ -261,7 +271,7 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
     const v = evaluate(f.entry, rt.now(), s.rd);
     s.result = "stale";
     const cs = `${forwardStatus("stale", status > 0 ? { status } : {})}; detail=stale-if-error`;
-    return respond(ctx, s, f.entry, f.body, cs, v.age);
+    return respond(ctx, s, f.entry, f.body, cs, v.age, f);
   }
 
   function storableReason(ctx: RequestContext, s: State, res: Response): string | null {
