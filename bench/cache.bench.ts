@@ -3,11 +3,17 @@
  * < 1 µs, mitata, 10k and 1M entries"):
  *
  *   arena    SharedStore lookup of a present key, keys drawn at random over
- *            N entries (a stride through the key list, so the CPU caches
- *            don't hold the entry: at 1M entries the index and the ring are
- *            far larger than L3), ~1 KB body + ~200 B meta per entry
+ *            N entries (a prime stride, so the CPU caches don't hold the
+ *            entry: at 1M entries the index and the ring are far larger than
+ *            L3), ~1 KB body + ~200 B meta per entry. Each lookup takes a fresh
+ *            key string (a fixed-width substring of one long string: 1M key
+ *            strings on the heap would make every allocating line here pay
+ *            for GC marking them, which a gateway's heap never holds);
+ *            "peer: key" is that part alone.
  *   engine   HttpCache.lookup: the arena plus turning the stored bytes into
- *            an entry (headers, times)
+ *            an entry (headers, times): of a version this worker decoded
+ *            before (memo.ts: the hot set), and over N keys at random (more
+ *            than the memo holds: every lookup decodes and copies)
  *   handler  a whole HIT through the gateway's handler (no sockets), next to
  *            the same route without cache answering from a canned upstream
  *            (what a HIT replaces) and the floor (a Request in, a Response out)
@@ -26,7 +32,7 @@ import { createHandler } from "../src/data/handler.ts";
 import { httpDate } from "../src/data/proxy/headers.ts";
 import { allocateShared } from "../src/data/shared.ts";
 import { compileSnapshot } from "../src/data/snapshot.ts";
-import { SharedStore } from "../src/store/index.ts";
+import { type EntryView, SharedStore } from "../src/store/index.ts";
 import { option } from "./lib.ts";
 
 const args = process.argv.slice(2);
@@ -47,28 +53,38 @@ const entry = makeEntry(200, upstreamHeaders.filter(([k]) => k !== "vary"), now,
 const meta = encodeEntry(entry);
 const body = new Uint8Array(BODY).fill(120);
 
-const stores: { n: number; store: SharedStore; keys: string[] }[] = [];
+const keyOf = (i: number) => primaryKey(`http://127.0.0.1:8080/users/${String(i).padStart(7, "0")}?page=1`, "api");
+const KEY_WIDTH = keyOf(0).length;
+const stores: { n: number; store: SharedStore; keys: string }[] = [];
 for (const n of SIZES) {
   // Room for every entry (key + meta + body + record header), plus the index.
   const bytes = Math.min(0x7fff_fff0, Math.ceil((n * (24 + 64 + meta.length + BODY + 8) * 1.1) / 8) * 8 + n * 100 + (1 << 20));
   const store = new SharedStore(SharedStore.allocate(bytes, { maxEntries: n }));
-  const keys = Array.from({ length: n }, (_, i) => primaryKey(`http://127.0.0.1:8080/users/${i}?page=1`, "api"));
-  for (const k of keys) if (!store.set(k, meta, body, 3_600_000)) throw new Error("arena too small for the bench");
-  stores.push({ n, store, keys });
+  const list: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const k = keyOf(i);
+    if (!store.set(k, meta, body, 3_600_000)) throw new Error("arena too small for the bench");
+    list.push(k);
+  }
+  stores.push({ n, store, keys: list.join("") });
 }
 console.log(`meta ${meta.length} B, body ${BODY} B; arenas: ${stores.map((s) => `${s.n} entries in ${(s.store.buffer.byteLength / 2 ** 20).toFixed(0)} MiB`).join(", ")}`);
 
 const noHeader = () => null;
+const version = (v: EntryView) => v.version;
 for (const { n, store, keys } of stores) {
   let i = 0;
   // 7919 is prime and co-prime with n: every key, in an order the prefetcher can't follow.
-  const next = () => keys[(i = (i + 7919) % n)]!;
+  const next = () => keys.substring((i = (i + 7919) % n) * KEY_WIDTH, (i + 1) * KEY_WIDTH);
   const http = new HttpCache(store);
+  const hot = keyOf(n >> 1);
   group(`${n} entries`, () => {
     bench("arena: SharedStore.get hit (copy out)", () => do_not_optimize(store.get(next())));
+    bench("arena: SharedStore.read hit (in place)", () => do_not_optimize(store.read(next(), version)));
     bench("arena: SharedStore.get miss", () => do_not_optimize(store.get(`${next()}x`)));
-    bench("engine: HttpCache.lookup hit", () => do_not_optimize(http.lookup(next(), noHeader)));
-    bench("peer: key string only", () => do_not_optimize(next()));
+    bench("engine: HttpCache.lookup hit, memoized version", () => do_not_optimize(http.lookup(hot, noHeader)));
+    bench("engine: HttpCache.lookup hit, random (decode + copy)", () => do_not_optimize(http.lookup(next(), noHeader)));
+    bench("peer: key", () => do_not_optimize(next()));
   });
 }
 
