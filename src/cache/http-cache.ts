@@ -27,11 +27,18 @@ export interface Found {
   /** Shared by every lookup of this stored version in this worker (memo.ts): read it, never change it (copy first, as a 304 update does). */
   readonly entry: StoredEntry;
   readonly body: Uint8Array;
-  /** The stored fields as a Headers object, for a Response's init (which copies it): cheaper per HIT than appending every field. */
-  readonly headers: Headers;
-  /** The body as a Blob (null when empty): a Response made from it does not copy the bytes again. */
+  /**
+   * From the second lookup of this version in this worker on (a version seen
+   * once would pay for them and never use them): the stored fields as a
+   * Headers object, for a Response's init (which copies it), cheaper per HIT
+   * than appending every field; and the body as a Blob, which a Response does
+   * not copy again. null before that, and blob null for an empty body.
+   */
+  readonly headers: Headers | null;
   readonly blob: Blob | null;
 }
+
+type MutableFound = { -readonly [K in keyof Found]: Found[K] };
 
 export type Lookup = { kind: "uri-miss" } | { kind: "vary-miss"; key: string } | Found;
 
@@ -54,6 +61,14 @@ const EMPTY = new Uint8Array(0);
 const MAX_TAGGED = 4096;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
+
+/** What a version's second lookup builds once for every later hit (Found.headers, Found.blob). */
+function prepare(f: MutableFound): void {
+  const headers = new Headers();
+  for (const [k, v] of f.entry.headers) headers.append(k, v);
+  f.headers = headers;
+  f.blob = f.body.length > 0 ? new Blob([f.body]) : null;
+}
 
 export class HttpCache {
   private readonly memo = new DecodedMemo<Found | Marker>();
@@ -86,17 +101,16 @@ export class HttpCache {
 
   private read(key: string): Found | Marker | null {
     const r = this.store.read(key, this.visit);
-    if (r === null || r.kind !== "decoded") return r;
+    if (r === null) return null;
+    if (r.kind === "found") {
+      if (r.headers === null) prepare(r as MutableFound);
+      return r;
+    }
+    if (r.kind !== "decoded") return r;
     const d = r.decoded;
     if (d === null) return null;
-    let out: Found | Marker;
-    if (d.kind === "marker") out = { kind: "marker", vary: d.vary };
-    else {
-      const headers = new Headers();
-      for (const [k, v] of d.entry.headers) headers.append(k, v);
-      out = { kind: "found", key, entry: d.entry, body: r.body, headers, blob: r.body.length > 0 ? new Blob([r.body]) : null };
-    }
-    // The body twice (bytes and Blob) plus about the meta.
+    const out: Found | Marker = d.kind === "marker" ? { kind: "marker", vary: d.vary } : { kind: "found", key, entry: d.entry, body: r.body, headers: null, blob: null };
+    // The body twice (bytes and, once prepared, the Blob) plus about the meta.
     this.memo.set(r.version, out, 2 * r.body.length + 512);
     return out;
   }

@@ -54,7 +54,7 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
   const counters = rt.counters(routeName);
   const { cache, coalescer } = rt;
 
-  /** The stored response `e` (a Found from the lookup, with its header template and Blob, or an entry just stored or updated). */
+  /** The stored response `e` (a Found from the lookup, with its header template and Blob once prepared, or an entry just stored or updated). */
   const respond = (ctx: RequestContext, s: State, e: StoredEntry, body: Uint8Array, status: string, age: number, found: Found | null = null): Response => {
     const head = ctx.method === "HEAD";
     if ((s.inm !== null || s.ims !== null) && notModified(e, s.inm, s.ims)) {
@@ -65,7 +65,7 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
       return new Response(null, { status: 304, headers: h });
     }
     let res: Response;
-    if (found !== null) {
+    if (found !== null && found.headers !== null) {
       // The init's Headers are copied: the template stays as it is for the next hit.
       res = new Response(head ? null : found.blob, { status: e.status, headers: found.headers });
     } else {
