@@ -165,19 +165,26 @@ export function postScript(bytes: number): string {
   return path;
 }
 
-/** Rounds alternating the order of `targets`, medians per target, one markdown table. */
+/** Rounds alternating the order of `targets`, medians per target, one markdown table. A target's path and script replace the options'. */
 export async function compare(
-  targets: { name: string; port: number; pid: number | null; headers?: string[] }[],
+  targets: { name: string; port: number; pid: number | null; headers?: string[]; path?: string; luaScript?: string }[],
   rounds: number,
   o: LoadOptions,
 ): Promise<{ table: string[]; medians: Record<string, { rps: number; p50: number; p99: number; cpu: number }>; samples: Record<string, Sample[]> }> {
-  for (const t of targets) await load(t.port, null, { ...o, seconds: 1, headers: t.headers ?? o.headers }); // warm pools and JITs
+  const opts = (t: (typeof targets)[number], seconds: number): LoadOptions => ({
+    ...o,
+    seconds,
+    headers: t.headers ?? o.headers,
+    path: t.path ?? o.path,
+    luaScript: t.luaScript ?? o.luaScript,
+  });
+  for (const t of targets) await load(t.port, null, opts(t, 1)); // warm pools and JITs
   const samples: Record<string, Sample[]> = {};
   for (const t of targets) samples[t.name] = [];
   for (let r = 0; r < rounds; r++) {
     // Alternate the order each round so drift on a shared machine hits all alike.
     const order = r % 2 === 0 ? targets : [...targets].reverse();
-    for (const t of order) samples[t.name]!.push(await load(t.port, t.pid, { ...o, headers: t.headers ?? o.headers }));
+    for (const t of order) samples[t.name]!.push(await load(t.port, t.pid, opts(t, o.seconds)));
   }
   const table = ["| target | req/s (median) | p50 ms | p99 ms | CPU µs/req | non-2xx | socket errors |", "| --- | --- | --- | --- | --- | --- | --- |"];
   const medians: Record<string, { rps: number; p50: number; p99: number; cpu: number }> = {};

@@ -7,17 +7,48 @@
  * primary key; one that varies leaves a marker there with its Vary names,
  * and lives at the secondary key those names select. Tags (Surrogate-Key,
  * Cache-Tag) are kept as small index entries `\x01tag\0<tag>` listing keys.
+ *
+ * A lookup reads the store in place (CacheStore.read: no copy) and, when this
+ * worker decoded that stored version before, takes the entry from the memo
+ * (memo.ts) without reading its bytes; otherwise it decodes the meta and
+ * copies the body once.
  */
-import { decode, encodeEntry, encodeMarker } from "./codec.ts";
+import { decode, encodeEntry, encodeMarker, type Decoded } from "./codec.ts";
 import { validators } from "./conditional.ts";
 import type { StoredEntry } from "./entry.ts";
 import { secondaryKey, uriPrefix } from "./keys.ts";
-import type { CacheStore } from "./store.ts";
+import { DecodedMemo } from "./memo.ts";
+import type { CacheStore, StoredView } from "./store.ts";
 
-export type Lookup =
-  | { kind: "uri-miss" }
-  | { kind: "vary-miss"; key: string }
-  | { kind: "found"; key: string; entry: StoredEntry; body: Uint8Array };
+/** A stored response found for a request. */
+export interface Found {
+  readonly kind: "found";
+  readonly key: string;
+  /** Shared by every lookup of this stored version in this worker (memo.ts): read it, never change it (copy first, as a 304 update does). */
+  readonly entry: StoredEntry;
+  readonly body: Uint8Array;
+  /**
+   * From the second lookup of this version in this worker on (a version seen
+   * once would pay for them and never use them): the stored fields as a
+   * Headers object, for a Response's init (which copies it), cheaper per HIT
+   * than appending every field; and the body as a Blob, which a Response does
+   * not copy again. null before that, and blob null for an empty body.
+   */
+  readonly headers: Headers | null;
+  readonly blob: Blob | null;
+}
+
+type MutableFound = { -readonly [K in keyof Found]: Found[K] };
+
+export type Lookup = { kind: "uri-miss" } | { kind: "vary-miss"; key: string } | Found;
+
+interface Marker {
+  readonly kind: "marker";
+  readonly vary: string[];
+}
+/** What a visit of the store read: a memoized Found or Marker, or bytes decoded now. */
+type Visited = Found | Marker | { readonly kind: "decoded"; readonly version: number; readonly decoded: Decoded; readonly body: Uint8Array };
+const URI_MISS: Lookup = { kind: "uri-miss" };
 
 /** How long an entry with validators stays after its windows, to be revalidated with a 304 rather than refetched. */
 export const KEEP_VALIDATABLE_MS = 3600_000;
@@ -31,20 +62,57 @@ const MAX_TAGGED = 4096;
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
+/** What a version's second lookup builds once for every later hit (Found.headers, Found.blob). */
+function prepare(f: MutableFound): void {
+  const headers = new Headers();
+  for (const [k, v] of f.entry.headers) headers.append(k, v);
+  f.headers = headers;
+  f.blob = f.body.length > 0 ? new Blob([f.body]) : null;
+}
+
 export class HttpCache {
+  private readonly memo = new DecodedMemo<Found | Marker>();
+
   constructor(readonly store: CacheStore) {}
 
   lookup(primary: string, get: (name: string) => string | null): Lookup {
-    const hit = this.store.get(primary);
-    if (hit === null) return { kind: "uri-miss" };
-    const d = decode(hit.meta);
-    if (d === null) return { kind: "uri-miss" };
-    if (d.kind === "entry") return { kind: "found", key: primary, entry: d.entry, body: hit.body };
-    const key = secondaryKey(primary, d.vary, get);
-    const v = this.store.get(key);
-    const dv = v === null ? null : decode(v.meta);
-    if (dv === null || dv.kind !== "entry") return { kind: "vary-miss", key };
-    return { kind: "found", key, entry: dv.entry, body: v!.body };
+    const first = this.read(primary);
+    if (first === null) return URI_MISS;
+    if (first.kind === "found") return first;
+    const key = secondaryKey(primary, first.vary, get);
+    const v = this.read(key);
+    if (v === null || v.kind !== "found") return { kind: "vary-miss", key };
+    return v;
+  }
+
+  /**
+   * The store's visitor (it may run more than once, on bytes a writer is
+   * changing: no side effects, and only copies leave it): the memoized value
+   * of the version it finds, else the meta decoded and the body copied.
+   */
+  private readonly visit = (v: StoredView): Visited => {
+    const known = this.memo.get(v.version);
+    if (known !== undefined) return known;
+    const decoded = decode(v.bytes.subarray(v.metaStart, v.bodyStart));
+    const body = new Uint8Array(v.bodyEnd - v.bodyStart);
+    body.set(v.bytes.subarray(v.bodyStart, v.bodyEnd));
+    return { kind: "decoded", version: v.version, decoded, body };
+  };
+
+  private read(key: string): Found | Marker | null {
+    const r = this.store.read(key, this.visit);
+    if (r === null) return null;
+    if (r.kind === "found") {
+      if (r.headers === null) prepare(r as MutableFound);
+      return r;
+    }
+    if (r.kind !== "decoded") return r;
+    const d = r.decoded;
+    if (d === null) return null;
+    const out: Found | Marker = d.kind === "marker" ? { kind: "marker", vary: d.vary } : { kind: "found", key, entry: d.entry, body: r.body, headers: null, blob: null };
+    // The body twice (bytes and, once prepared, the Blob) plus about the meta.
+    this.memo.set(r.version, out, 2 * r.body.length + 512);
+    return out;
   }
 
   /** How long the store keeps `e`: fresh life, the RFC 5861 windows, then a while to revalidate if it has validators. 0: not worth keeping. */

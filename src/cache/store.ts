@@ -11,8 +11,22 @@ export interface StoredBytes {
   version: number;
 }
 
+/** An entry in place in the store's memory, during a `read` visit only (SharedStore's EntryView). */
+export interface StoredView {
+  readonly bytes: Uint8Array;
+  readonly metaStart: number;
+  readonly bodyStart: number;
+  readonly bodyEnd: number;
+  readonly expiresAt: number;
+  readonly storedAt: number;
+  /** Unique over the store's life: one version never names two contents. */
+  readonly version: number;
+}
+
 export interface CacheStore {
   get(key: string): StoredBytes | null;
+  /** Lock-free read in place: `visit` may run more than once and must copy what it keeps (SharedStore.read). */
+  read<T>(key: string, visit: (entry: StoredView) => T): T | null;
   set(key: string, meta: Uint8Array, body: Uint8Array, ttlMs: number): boolean;
   insertIfAbsent(key: string, meta: Uint8Array, body: Uint8Array, ttlMs: number): boolean;
   compareAndSet(key: string, expectedVersion: number, meta: Uint8Array, body: Uint8Array, ttlMs: number): boolean;

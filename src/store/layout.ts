@@ -3,8 +3,14 @@
  * so every worker maps the same copy and nothing is per-thread:
  *
  *   [ header: 64 Int32 + 16 Float64 ][ hit/miss stripes ][ buckets: Int32 × B ]
- *   [ slots: Int32 × 8 per slot ][ slots: Float64 × 4 per slot ][ ref bits: Uint8 × S ]
+ *   [ slots: 64 bytes each, one cache line: 8 Int32 then 4 Float64 ]
  *   [ ring: the records (key, meta, body), 8-byte aligned ]
+ *
+ * A slot's Int32 fields (hash, record, chain, state, reference bit) and its
+ * Float64 fields (expiry, stored, version) share one 64-byte line, so a
+ * lookup costs three cache lines that are not already hot: the bucket, the
+ * slot and the record. (Layout 1 kept them in three arrays: at 1M entries
+ * each was a cache and TLB miss of its own, ~1.9 µs per lookup.)
  *
  * The total is exactly the byte size asked for: `[cache] size` bounds the
  * memory of the whole store, index included.
@@ -28,9 +34,8 @@ export const H = {
   RING_OFF: 13,
   RING_SIZE: 14,
   BUCKETS_OFF: 15,
-  SLOTS_I32_OFF: 16,
-  SLOTS_F64_OFF: 17,
-  REF_OFF: 18,
+  SLOTS_OFF: 16, // 64-byte aligned
+  // 17, 18: unused since layout 2 (separate Float64 slot and ref-bit arrays)
   HASH_MASK: 19, // testing: masks both hash words, to force collisions
   INSTANCES: 20, // attach counter, picks a counter stripe
   WRITES_OFF: 21,
@@ -47,12 +52,14 @@ export const STRIPES = 16;
 export const STRIPE_I32 = 16;
 export const STRIPE_BYTES = STRIPES * STRIPE_I32 * 4;
 
-/** Slot Int32 fields. */
-export const SI = { HASH_LO: 0, HASH_HI: 1, REC: 2, NEXT: 3, STATE: 4 } as const;
-export const SLOT_I32 = 8;
-/** Slot Float64 fields. */
-export const SF = { EXPIRES: 0, STORED: 1, VERSION: 2 } as const;
-export const SLOT_F64 = 4;
+/** Bytes per slot: one cache line. */
+export const SLOT_BYTES = 64;
+/** Slot Int32 fields (index s * SLOT_I32 + field of an Int32Array over the slots). REF: the CLOCK reference bit. */
+export const SI = { HASH_LO: 0, HASH_HI: 1, REC: 2, NEXT: 3, STATE: 4, REF: 5 } as const;
+export const SLOT_I32 = SLOT_BYTES / 4;
+/** Slot Float64 fields (index s * SLOT_F64 + field of a Float64Array over the slots): bytes 32-63 of the slot. */
+export const SF = { EXPIRES: 4, STORED: 5, VERSION: 6 } as const;
+export const SLOT_F64 = SLOT_BYTES / 8;
 export const SLOT_FREE = 0;
 export const SLOT_USED = 1;
 
@@ -64,11 +71,12 @@ export const REC_DEAD = -1;
 export const REC_WRAP = -2;
 
 export const MAGIC = 0x53544f52; // "STOR"
-export const LAYOUT_VERSION = 1;
+export const LAYOUT_VERSION = 2;
 /** Offsets are Int32: the arena stays under 2 GiB. */
 export const MAX_ARENA = 0x7fff_fff8;
 
 export const align8 = (n: number) => (n + 7) & ~7;
+const align64 = (n: number) => (n + 63) & ~63;
 
 export interface AllocateOptions {
   /** Most entries at once (index size); default one per KiB of arena, at least 16. */
@@ -101,10 +109,8 @@ export function allocateArena(bytes: number, opts: AllocateOptions = {}): Shared
     throw new RangeError(`SharedStore: buckets must be a power of two`);
   }
   const bucketsOff = HEADER_BYTES + STRIPE_BYTES;
-  const slotsI32Off = align8(bucketsOff + buckets * 4);
-  const slotsF64Off = align8(slotsI32Off + slots * SLOT_I32 * 4);
-  const refOff = slotsF64Off + slots * SLOT_F64 * 8;
-  const ringOff = align8(refOff + slots);
+  const slotsOff = align64(bucketsOff + buckets * 4);
+  const ringOff = slotsOff + slots * SLOT_BYTES;
   const ringSize = total - ringOff;
   if (ringSize < 1024) throw new RangeError(`SharedStore: ${bytes} bytes leave no room for records after an index of ${maxEntries} entries`);
   const maxObject = opts.maxObjectBytes ?? Math.min(8 * 1024 * 1024, Math.floor(ringSize / 4));
@@ -119,13 +125,11 @@ export function allocateArena(bytes: number, opts: AllocateOptions = {}): Shared
   h[H.RING_OFF] = ringOff;
   h[H.RING_SIZE] = ringSize;
   h[H.BUCKETS_OFF] = bucketsOff;
-  h[H.SLOTS_I32_OFF] = slotsI32Off;
-  h[H.SLOTS_F64_OFF] = slotsF64Off;
-  h[H.REF_OFF] = refOff;
+  h[H.SLOTS_OFF] = slotsOff;
   const bits = opts.hashBits ?? 32;
   h[H.HASH_MASK] = bits >= 32 ? -1 : (1 << Math.max(0, bits)) - 1;
   new Int32Array(sab, bucketsOff, buckets).fill(-1);
-  const si = new Int32Array(sab, slotsI32Off, slots * SLOT_I32);
+  const si = new Int32Array(sab, slotsOff, slots * SLOT_I32);
   for (let s = 0; s < slots; s++) si[s * SLOT_I32 + SI.NEXT] = s + 1 < slots ? s + 1 : -1;
   h[H.FREE_SLOT] = 0;
   Atomics.store(h, H.MAGIC, MAGIC); // last: an arena with the magic is fully initialised

@@ -50,6 +50,26 @@ describe("HttpCache", () => {
     expect(c.purgeTag("user-1")).toBe(0);
     expect(c.lookup(primaryKey("http://h/3", "r"), headers({})).kind).toBe("found");
   });
+  test("memoized hits: the same entry object for one stored version; a replacement, a purge or another worker's write is seen at once", async () => {
+    const store = new SharedStore(SharedStore.allocate(2 * 1024 * 1024));
+    const c = new HttpCache(store);
+    const other = new HttpCache(new SharedStore(store.buffer)); // another worker's view of the same arena
+    const p = primaryKey("http://h/m", "r");
+    c.put(p, headers({}), fresh([["content-type", "text/plain"]]), body("one"), NOW);
+    const a = c.lookup(p, headers({}));
+    const b = c.lookup(p, headers({}));
+    expect(a.kind).toBe("found");
+    expect(b).toBe(a); // decoded once
+    if (a.kind !== "found") return;
+    // the header template and the Blob are built on the second lookup of a version, for the hits after it
+    expect(a.headers!.get("content-type")).toBe("text/plain");
+    expect(await a.blob!.text()).toBe("one");
+    other.put(p, headers({}), fresh(), body("two"), NOW);
+    const c2 = c.lookup(p, headers({}));
+    expect(c2.kind === "found" && new TextDecoder().decode(c2.body)).toBe("two");
+    other.invalidate("http://h/m");
+    expect(c.lookup(p, headers({})).kind).toBe("uri-miss");
+  });
   test("a stale entry without validators or windows is not kept", () => {
     const c = cacheOf();
     expect(c.put(primaryKey("http://h/s", "r"), headers({}), makeEntry(200, [["cache-control", "max-age=0"]], NOW, NOW, OPTS), body("x"), NOW)).toBe(false);

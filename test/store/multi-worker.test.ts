@@ -72,3 +72,15 @@ test("concurrent set/get with eviction: readers never see a torn entry", async (
   expect(st.usedBytes).toBeLessThanOrEqual(st.capacity);
   expect(st.hits + st.misses).toBe(sum("reads"));
 }, 30_000);
+
+test("concurrent set/read in place with eviction: a visitor's result is kept only for a consistent entry", async () => {
+  const buffer = SharedStore.allocate(256 * 1024, { maxEntries: 200 });
+  const results = await runWorkers(4, (id) => ({ kind: "churn", buffer, keys: 300, ms: 800, writer: id < 2, inPlace: true }));
+  const sum = (f: string) => results.reduce((a, r) => a + r[f], 0);
+  expect(sum("torn")).toBe(0);
+  expect(sum("writes")).toBeGreaterThan(1000);
+  expect(sum("hits")).toBeGreaterThan(1000);
+  const st = new SharedStore(buffer).stats();
+  expect(st.evictions).toBeGreaterThan(0);
+  expect(st.hits + st.misses).toBe(sum("reads"));
+}, 30_000);

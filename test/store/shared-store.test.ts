@@ -216,6 +216,49 @@ describe("SharedStore single-threaded", () => {
     expect(s.stats().usedBytes).toBeLessThanOrEqual(s.stats().capacity);
   });
 
+  test("read shows the entry in place, without a copy, and keeps what the visitor returns", () => {
+    const c = clock();
+    const s = new SharedStore(SharedStore.allocate(1 << 20), c.now);
+    expect(s.read("k", () => "seen")).toBeNull();
+    s.set("k", b("meta"), b("body"), 1000);
+    const seen = s.read("k", (v) => {
+      expect(v.bytes.buffer).toBeInstanceOf(SharedArrayBuffer);
+      return {
+        meta: str(v.bytes.slice(v.metaStart, v.bodyStart)),
+        body: str(v.bytes.slice(v.bodyStart, v.bodyEnd)),
+        expiresAt: v.expiresAt,
+        storedAt: v.storedAt,
+        version: v.version,
+      };
+    })!;
+    const got = s.get("k")!;
+    expect(seen).toEqual({ meta: "meta", body: "body", expiresAt: c.t + 1000, storedAt: c.t, version: got.version });
+    // an empty meta and body: empty ranges
+    s.set("e", new Uint8Array(0), new Uint8Array(0), 1000);
+    expect(s.read("e", (v) => [v.bodyStart - v.metaStart, v.bodyEnd - v.bodyStart])).toEqual([0, 0]);
+    // expired: absent, the visitor is not called
+    c.t += 1000;
+    expect(s.read("k", () => { throw new Error("called"); })).toBeNull();
+  });
+
+  test("read: a visitor that throws on a clean pass throws to the caller", () => {
+    const s = new SharedStore(SharedStore.allocate(1 << 20));
+    s.set("k", b(""), b("x"), 1000);
+    expect(() => s.read("k", () => { throw new Error("visitor"); })).toThrow("visitor");
+    expect(str(s.get("k")!.body)).toBe("x");
+  });
+
+  test("the CLOCK bit set by read spares the entry as get's does", () => {
+    const s = new SharedStore(SharedStore.allocate(64 * 1024, { maxEntries: 200 }));
+    const body = new Uint8Array(1000);
+    s.set("hot", b(""), body, 60_000);
+    for (let i = 0; i < 500; i++) {
+      s.read("hot", (v) => v.version);
+      s.set(`cold${i}`, b(""), body, 60_000);
+    }
+    expect(s.get("hot")).not.toBeNull();
+  });
+
   test("hits and misses are counted", () => {
     const s = new SharedStore(SharedStore.allocate(1 << 20));
     s.set("a", b(""), b(""), 1000);

@@ -17,7 +17,7 @@ import { forwardStatus, hitStatus, type Forward } from "../../cache/cache-status
 import type { Coalescer } from "../../cache/coalesce.ts";
 import { parseCacheControl } from "../../cache/directives.ts";
 import { derive, headerOf, makeEntry, mergeNotModified, type CachePolicyOptions, type StoredEntry } from "../../cache/entry.ts";
-import type { HttpCache } from "../../cache/http-cache.ts";
+import type { Found, HttpCache } from "../../cache/http-cache.ts";
 import type { RemoteFound } from "../../cache/redis-tier.ts";
 import { primaryKey, targetUri } from "../../cache/keys.ts";
 import { byteRange, contentRange, ifRangeHolds } from "../../cache/range.ts";
@@ -69,10 +69,11 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
   const counters = rt.counters(routeName);
   const { cache, coalescer, remote } = rt;
 
-  const respond = (ctx: RequestContext, s: State, e: StoredEntry, body: Uint8Array, status: string, age: number): Response => {
-    const h = new Headers();
+  /** The stored response `e` (a Found from the lookup, with its header template and Blob once prepared, or an entry just stored or updated). */
+  const respond = (ctx: RequestContext, s: State, e: StoredEntry, body: Uint8Array, status: string, age: number, found: Found | RemoteFound | null = null): Response => {
     const head = ctx.method === "HEAD";
-    if (notModified(e, s.inm, s.ims)) {
+    if ((s.inm !== null || s.ims !== null) && notModified(e, s.inm, s.ims)) {
+      const h = new Headers();
       for (const [k, v] of e.headers) if (NOT_MODIFIED_FIELDS.includes(k)) h.append(k, v);
       h.set("age", String(Math.floor(age / 1000)));
       h.set("cache-status", status);
@@ -81,6 +82,7 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
     const range = head || e.status !== 200 ? null : byteRange(ctx.req.headers.get("range"), body.length);
     if (range !== null && ifRangeHolds(ctx.req.headers.get("if-range"), headerOf(e, "etag"), headerOf(e, "last-modified"), headerOf(e, "date"))) {
       // RFC 9110 §14: one range of the stored complete response, as a 206.
+      const h = new Headers();
       const part = body.subarray(range.start, range.end + 1);
       for (const [k, v] of e.headers) if (k !== "content-length") h.append(k, v);
       h.set("content-length", String(part.length));
@@ -89,11 +91,20 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
       h.set("cache-status", status);
       return noteBody(new Response(part, { status: 206, headers: h }), part);
     }
-    for (const [k, v] of e.headers) h.append(k, v);
+    let res: Response;
+    const prepared = found !== null && "kind" in found ? (found as Found) : null;
+    if (prepared !== null && prepared.headers !== null) {
+      // The init's Headers are copied: the template stays as it is for the next hit.
+      res = new Response(head ? null : prepared.blob, { status: e.status, headers: prepared.headers });
+    } else {
+      const h = new Headers();
+      for (const [k, v] of e.headers) h.append(k, v);
+      res = new Response(head || body.length === 0 ? null : body, { status: e.status, headers: h });
+    }
+    const h = res.headers;
     h.set("age", String(Math.floor(age / 1000)));
     h.set("cache-status", status);
-    if (head || body.length === 0) return new Response(null, { status: e.status, headers: h });
-    return noteBody(new Response(body, { status: e.status, headers: h }), body);
+    return head || body.length === 0 ? res : noteBody(res, body);
   };
 
   /**
@@ -106,12 +117,12 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
     const extra = collapsed ? "; collapsed" : "";
     if (v.use === "fresh") {
       s.result = "hit";
-      return respond(ctx, s, f.entry, f.body, hitStatus(v.ttl, fromRedis ? `${extra}; detail=redis` : extra), v.age);
+      return respond(ctx, s, f.entry, f.body, hitStatus(v.ttl, fromRedis ? `${extra}; detail=redis` : extra), v.age, f);
     }
     if (v.use === "stale-ok" || v.use === "swr") {
       s.result = "stale";
       if (v.use === "swr") startRefresh(ctx, s.primary);
-      return respond(ctx, s, f.entry, f.body, `${hitStatus(v.ttl, extra)}; detail=${v.use === "swr" ? "stale-while-revalidate" : "max-stale"}`, v.age);
+      return respond(ctx, s, f.entry, f.body, `${hitStatus(v.ttl, extra)}; detail=${v.use === "swr" ? "stale-while-revalidate" : "max-stale"}`, v.age, f);
     }
     s.found = f;
     s.fwd = s.rd.noCache ? "request" : "stale";
@@ -280,7 +291,8 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
       const now = rt.now();
       if (s.found !== null && (s.mode === "revalidate" || s.mode === "refresh")) {
         if (status === 304) {
-          const e = s.found.entry;
+          // A copy: the found entry is shared with every other hit on its version in this worker (memo.ts).
+          const e: StoredEntry = { ...s.found.entry };
           if (!selectedForUpdate(e, res.headers.get("etag"), res.headers.get("last-modified"))) {
             // §4.3.4: the 304 describes another response than the stored one, so it updates nothing; the stored
             // one answers (the validators it was asked with matched) and stays stale for the next request.
@@ -337,7 +349,7 @@ export function createCachePolicy(routeName: string, opts: CachePolicyOptions, r
     const v = evaluate(f.entry, rt.now(), s.rd);
     s.result = "stale";
     const cs = `${forwardStatus("stale", status > 0 ? { status } : {})}; detail=stale-if-error`;
-    return respond(ctx, s, f.entry, f.body, cs, v.age);
+    return respond(ctx, s, f.entry, f.body, cs, v.age, f);
   }
 
   function storableReason(ctx: RequestContext, s: State, res: Response): string | null {
