@@ -25,14 +25,9 @@ import { encodeEntry } from "../src/cache/codec.ts";
 import { makeEntry } from "../src/cache/entry.ts";
 import { HttpCache } from "../src/cache/http-cache.ts";
 import { primaryKey } from "../src/cache/keys.ts";
-import type { TargetClient, UpstreamResponse } from "../src/client/types.ts";
-import { parseConfig } from "../src/config/load.ts";
-import { ClientRegistry } from "../src/data/clients.ts";
-import { createHandler } from "../src/data/handler.ts";
 import { httpDate } from "../src/data/proxy/headers.ts";
-import { allocateShared } from "../src/data/shared.ts";
-import { compileSnapshot } from "../src/data/snapshot.ts";
 import { type EntryView, SharedStore } from "../src/store/index.ts";
+import { benchServer, cannedClient, localHandler } from "./handler-kit.ts";
 import { option } from "./lib.ts";
 
 const args = process.argv.slice(2);
@@ -90,23 +85,14 @@ for (const { n, store, keys } of stores) {
 
 // The handler: a cached route (HITs after the first request) and the same route without cache.
 const cannedBody = new TextEncoder().encode('{"ok":true,"service":"bench-upstream"}'.padEnd(BODY, " "));
-const canned: TargetClient = {
-  request: () =>
-    Promise.resolve<UpstreamResponse>({
-      status: 200,
-      statusText: "OK",
-      headers: [...upstreamHeaders.filter(([k]) => k !== "vary"), ["content-length", String(cannedBody.length)], ["connection", "keep-alive"]],
-      body: null,
-      bodyBytes: cannedBody,
-      contentLength: cannedBody.length,
-    }),
-  close() {},
-};
-class Canned extends ClientRegistry {
-  override get(): TargetClient {
-    return canned;
-  }
-}
+const canned = cannedClient(() => ({
+  status: 200,
+  statusText: "OK",
+  headers: [...upstreamHeaders.filter(([k]) => k !== "vary"), ["content-length", String(cannedBody.length)], ["connection", "keep-alive"]],
+  body: null,
+  bodyBytes: cannedBody,
+  contentLength: cannedBody.length,
+}));
 const configText = (route: string, extra = "") => `[server]
 listen = "127.0.0.1:0"
 access_log = false
@@ -121,13 +107,10 @@ upstream = "u"
 strip_prefix = "/api"
 ${route}
 `;
-function handlerFor(text: string) {
-  const config = parseConfig(text, "bench.toml");
-  return createHandler({ snapshot: compileSnapshot(config, allocateShared(config, null), new Canned()), draining: false, log: null });
-}
+const handlerFor = (text: string) => localHandler(text, canned).handle;
 const cached = handlerFor(configText('cache = { ttl = "60s" }', '[cache]\nsize = "64MB"'));
 const plain = handlerFor(configText(""));
-const server = { requestIP: () => ({ address: "127.0.0.1", family: "IPv4", port: 40000 }) } as never;
+const server = benchServer;
 const headers = { host: "127.0.0.1:8080", "user-agent": "wrk/4.2", accept: "*/*" };
 const request = () => new Request("http://127.0.0.1:8080/api/bench", { headers });
 const first = await cached(request(), server);

@@ -4,10 +4,17 @@
  * this tree or another checkout, over an upstream client that answers at
  * once (no sockets); and a timer of N requests through it. Rounds of two
  * sides interleaved, medians and the ratio's spread: the method of
- * find-my-way's compare-branches.
+ * find-my-way's compare-branches. For the mitata benches of this tree
+ * (handler, plugins, cache, idempotency): cannedClient() and localHandler().
  */
 import { existsSync, mkdirSync, symlinkSync } from "node:fs";
 import { join, resolve } from "node:path";
+import type { TargetClient, UpstreamResponse } from "../src/client/types.ts";
+import { parseConfig } from "../src/config/load.ts";
+import { ClientRegistry } from "../src/data/clients.ts";
+import { createHandler } from "../src/data/handler.ts";
+import { allocateShared } from "../src/data/shared.ts";
+import { compileSnapshot, type Snapshot } from "../src/data/snapshot.ts";
 
 export const ROOT = resolve(import.meta.dir, "..");
 
@@ -134,3 +141,27 @@ export function rows(results: Record<string, { a: number[]; b: number[]; r: numb
     ([name, r]) => `| ${name} | ${median(r.a).toFixed(0)} | ${median(r.b).toFixed(0)} | ${median(r.r).toFixed(3)} | ${quantile(r.r, 0.1).toFixed(3)}-${quantile(r.r, 0.9).toFixed(3)} |`,
   );
 }
+
+/** A target client answering every request at once with `respond()` (what the pool resolves with): no sockets. */
+export function cannedClient(respond: () => UpstreamResponse): TargetClient {
+  return { request: () => Promise.resolve(respond()), close() {} };
+}
+
+/**
+ * This tree's handler for a config text, every target's client replaced by
+ * `client`. `configPath` is what relative paths in the config (plugins) are
+ * resolved against.
+ */
+export function localHandler(text: string, client: TargetClient, configPath = "bench.toml"): { handle: ReturnType<typeof createHandler>; snapshot: Snapshot } {
+  class Canned extends ClientRegistry {
+    override get(): TargetClient {
+      return client;
+    }
+  }
+  const config = parseConfig(text, configPath);
+  const snapshot = compileSnapshot(config, allocateShared(config, null), new Canned());
+  return { handle: createHandler({ snapshot, draining: false, log: null }), snapshot };
+}
+
+/** What the handler asks of Bun's server: the peer address. */
+export const benchServer = { requestIP: () => ({ address: "127.0.0.1", family: "IPv4", port: 40000 }) } as never;

@@ -8,12 +8,7 @@
  *   bun bench/handler.bench.ts
  */
 import { bench, run, summary } from "mitata";
-import { parseConfig } from "../src/config/load.ts";
-import type { TargetClient, UpstreamResponse } from "../src/client/types.ts";
-import { ClientRegistry } from "../src/data/clients.ts";
-import { createHandler, type ServeState } from "../src/data/handler.ts";
-import { allocateShared } from "../src/data/shared.ts";
-import { compileSnapshot } from "../src/data/snapshot.ts";
+import { benchServer, cannedClient, localHandler } from "./handler-kit.ts";
 
 const configText = (route: string) => `[server]
 listen = "127.0.0.1:0"
@@ -28,34 +23,19 @@ upstream = "u"
 strip_prefix = "/api"
 ${route}
 `;
-const config = parseConfig(configText(""), "bench.toml");
-const limited = parseConfig(configText('rate_limits = [{ algorithm = "token_bucket", limit = 100000000, window = "1s", key = "ip" }]'), "bench.toml");
 const body = new TextEncoder().encode('{"ok":true,"service":"bench-upstream"}');
-const canned: TargetClient = {
-  request: () =>
-    Promise.resolve<UpstreamResponse>({
-      status: 200,
-      statusText: "OK",
-      headers: [["server", "nginx"], ["date", "Sun, 22 Nov 2026 22:00:00 GMT"], ["content-type", "text/plain"], ["content-length", String(body.length)], ["connection", "keep-alive"]],
-      body: null,
-      bodyBytes: body,
-      contentLength: body.length,
-    }),
-  close() {},
-};
-class CannedRegistry extends ClientRegistry {
-  override get(): TargetClient {
-    return canned;
-  }
-}
-function handlerFor(c: typeof config) {
-  const snapshot = compileSnapshot(c, allocateShared(c, null), new CannedRegistry());
-  const state: ServeState = { snapshot, draining: false, log: null };
-  return createHandler(state);
-}
-const handle = handlerFor(config);
-const handleLimited = handlerFor(limited);
-const server = { requestIP: () => ({ address: "127.0.0.1", family: "IPv4", port: 40000 }) } as never;
+const canned = cannedClient(() => ({
+  status: 200,
+  statusText: "OK",
+  headers: [["server", "nginx"], ["date", "Sun, 22 Nov 2026 22:00:00 GMT"], ["content-type", "text/plain"], ["content-length", String(body.length)], ["connection", "keep-alive"]],
+  body: null,
+  bodyBytes: body,
+  contentLength: body.length,
+}));
+const handlerFor = (text: string) => localHandler(text, canned).handle;
+const handle = handlerFor(configText(""));
+const handleLimited = handlerFor(configText('rate_limits = [{ algorithm = "token_bucket", limit = 100000000, window = "1s", key = "ip" }]'));
+const server = benchServer;
 const headers = { host: "127.0.0.1:8080", "user-agent": "wrk/4.2", accept: "*/*" };
 
 summary(() => {

@@ -17,18 +17,13 @@
  * End to end req/s over sockets: bench/e2e-idempotency.ts.
  */
 import { bench, do_not_optimize, group, run, summary } from "mitata";
-import type { TargetClient, UpstreamResponse } from "../src/client/types.ts";
-import { parseConfig } from "../src/config/load.ts";
-import { ClientRegistry } from "../src/data/clients.ts";
-import { createHandler, type ServeState } from "../src/data/handler.ts";
-import { allocateShared } from "../src/data/shared.ts";
-import { compileSnapshot, type Snapshot } from "../src/data/snapshot.ts";
 import { MemoryRecordStore, RedisRecordStore, newToken, type DoneRecord } from "../src/idempotency/index.ts";
 import { fingerprint, digestBytes, scopedKey } from "../src/policies/idempotency/fingerprint.ts";
 import { parseIdempotencyKey } from "../src/policies/idempotency/key.ts";
 import { SharedStore } from "../src/store/index.ts";
 import { createRedisClient } from "../src/util/redis.ts";
 import { freePort } from "../test/helpers/ports.ts";
+import { benchServer, cannedClient, localHandler } from "./handler-kit.ts";
 
 const haveRedis = Bun.which("redis-server") !== null;
 let redisProc: ReturnType<typeof Bun.spawn> | null = null;
@@ -101,23 +96,14 @@ if (haveRedis) {
 
 // --- the whole handler ------------------------------------------------------
 
-const canned: TargetClient = {
-  request: () =>
-    Promise.resolve<UpstreamResponse>({
-      status: 201,
-      statusText: "Created",
-      headers: [["content-type", "application/json"], ["date", "Sun, 22 Nov 2026 22:00:00 GMT"], ["content-length", String(responseBody.length)], ["connection", "keep-alive"]],
-      body: null,
-      bodyBytes: responseBody,
-      contentLength: responseBody.length,
-    }),
-  close() {},
-};
-class CannedRegistry extends ClientRegistry {
-  override get(): TargetClient {
-    return canned;
-  }
-}
+const canned = cannedClient(() => ({
+  status: 201,
+  statusText: "Created",
+  headers: [["content-type", "application/json"], ["date", "Sun, 22 Nov 2026 22:00:00 GMT"], ["content-length", String(responseBody.length)], ["connection", "keep-alive"]],
+  body: null,
+  bodyBytes: responseBody,
+  contentLength: responseBody.length,
+}));
 const configText = (route: string, extra = "") => `[server]
 listen = "127.0.0.1:0"
 access_log = false
@@ -131,18 +117,16 @@ path = "/pay/*"
 upstream = "u"
 ${route}
 `;
-async function handlerFor(text: string): Promise<{ handle: ReturnType<typeof createHandler>; snapshot: Snapshot }> {
-  const config = parseConfig(text, "bench.toml");
-  const snapshot = compileSnapshot(config, allocateShared(config, null), new CannedRegistry());
-  await snapshot.ready(5000);
-  const state: ServeState = { snapshot, draining: false, log: null };
-  return { handle: createHandler(state), snapshot };
+async function handlerFor(text: string): Promise<ReturnType<typeof localHandler>> {
+  const h = localHandler(text, canned);
+  await h.snapshot.ready(5000);
+  return h;
 }
 const IDEM = 'idempotency = { ttl = "1h" }';
 const plain = await handlerFor(configText(""));
 const memory = await handlerFor(configText(IDEM));
 const redis = haveRedis ? await handlerFor(configText(IDEM, `[redis]\nurl = "${redisUrl}"\ncommand_timeout = "1s"`)) : null;
-const server = { requestIP: () => ({ address: "127.0.0.1", family: "IPv4", port: 40000 }) } as never;
+const server = benchServer;
 const post = (key: string | null) =>
   new Request("http://127.0.0.1:8080/pay/1", {
     method: "POST",

@@ -11,12 +11,7 @@
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { TargetClient, UpstreamResponse } from "../src/client/types.ts";
-import { parseConfig } from "../src/config/load.ts";
-import { ClientRegistry } from "../src/data/clients.ts";
-import { createHandler, type ServeState } from "../src/data/handler.ts";
-import { allocateShared } from "../src/data/shared.ts";
-import { compileSnapshot } from "../src/data/snapshot.ts";
+import { benchServer, cannedClient, localHandler, median } from "./handler-kit.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "plugins-bench-"));
 writeFileSync(join(dir, "noop.ts"), `export default { name: "noop", create() { return { onRequest() {} }; } };\n`);
@@ -48,33 +43,20 @@ const PLUGINS = `[[plugins]]\nname = "noop"\npath = "noop.ts"\n[[plugins]]\nname
 const configPath = join(dir, "bench.toml");
 
 const body = new TextEncoder().encode('{"ok":true,"service":"bench-upstream"}');
-const canned: TargetClient = {
-  request: () =>
-    Promise.resolve<UpstreamResponse>({
-      status: 200,
-      statusText: "OK",
-      headers: [["content-type", "application/json"], ["content-length", String(body.length)]],
-      body: null,
-      bodyBytes: body,
-      contentLength: body.length,
-    }),
-  close() {},
-};
-class CannedRegistry extends ClientRegistry {
-  override get(): TargetClient {
-    return canned;
-  }
-}
-function handlerFor(text: string) {
-  const c = parseConfig(text, configPath);
-  const state: ServeState = { snapshot: compileSnapshot(c, allocateShared(c, null), new CannedRegistry()), draining: false, log: null };
-  return createHandler(state);
-}
+const canned = cannedClient(() => ({
+  status: 200,
+  statusText: "OK",
+  headers: [["content-type", "application/json"], ["content-length", String(body.length)]],
+  body: null,
+  bodyBytes: body,
+  contentLength: body.length,
+}));
+const handlerFor = (text: string) => localHandler(text, canned, configPath).handle;
 const plain = handlerFor(configText("", ""));
 const declared = handlerFor(configText(PLUGINS, ""));
 const noop = handlerFor(configText(PLUGINS, 'plugins = [{ name = "noop" }]'));
 const stamp = handlerFor(configText(PLUGINS, 'plugins = [{ name = "stamp" }]'));
-const server = { requestIP: () => ({ address: "127.0.0.1", family: "IPv4", port: 40000 }) } as never;
+const server = benchServer;
 const headers = { host: "127.0.0.1:8080", "user-agent": "wrk/4.2", accept: "*/*" };
 
 // Sanity: the plugins run where configured and nowhere else.
@@ -99,7 +81,6 @@ for (let r = 0; r < rounds; r++) {
     if (r > 0) samples[i]!.push((Bun.nanoseconds() - t0) / requests);
   }
 }
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
 const base = samples[0]!;
 console.log(`${rounds - 1} rounds x ${requests} requests, median ns/request; delta vs the first row per round (median, p25..p75)`);
 for (let i = 0; i < SCENARIOS.length; i++) {

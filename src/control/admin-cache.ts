@@ -39,10 +39,10 @@ export function arenaStats(buffer: () => SharedArrayBuffer | null): () => StoreS
 
 /** The arena's figures for GET /status and GET /cache, and the Redis tier's state; null without a cached route. */
 export function cacheStats(buffer: () => SharedArrayBuffer | null, control: () => CacheControl | null): () => unknown {
-  const get = opener(buffer);
+  const arena = arenaStats(buffer);
   return () => {
-    const stats = get()?.stats();
-    return stats === undefined ? null : { ...stats, redis: control()?.redisState() ?? null };
+    const stats = arena();
+    return stats === null ? null : { ...stats, redis: control()?.redisState() ?? null };
   };
 }
 
