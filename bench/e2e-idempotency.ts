@@ -15,7 +15,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { freePort } from "../test/helpers/ports.ts";
-import { dir, killChildren, load, median, option, pin, requireTools, spawnChild, startStaticUpstream, waitPort, type Sample } from "./lib.ts";
+import { dir, killChildren, load, median, option, pin, requireTools, spawnChild, startBenchRedis, startStaticUpstream, waitPort, type Sample } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const args = process.argv.slice(2);
@@ -26,15 +26,10 @@ const CONNECTIONS = Number(option(args, "connections", "50"));
 const SOURCE = args.includes("--source");
 
 requireTools("nginx", "wrk");
-const haveRedis = Bun.which("redis-server") !== null;
 const upstreamPort = await freePort();
 await startStaticUpstream(upstreamPort);
-let redisPort = 0;
-if (haveRedis) {
-  redisPort = await freePort();
-  spawnChild([...pin(1), "redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
-  await Bun.sleep(300);
-}
+const redisPort = await startBenchRedis(await freePort());
+const haveRedis = redisPort !== 0;
 
 const BODY = JSON.stringify({ amount: 1000, currency: "EUR", customer: "c_1234567890", note: "x".repeat(40) });
 /** A wrk script POSTing BODY; `key`: "new" (a fresh key per request, unique to this run), "fixed", or none. */

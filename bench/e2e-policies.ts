@@ -17,7 +17,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { SignJWT } from "jose";
 import { freePort } from "../test/helpers/ports.ts";
-import { compare, dir, killChildren, option, pin, requireTools, spawnChild, startStaticUpstream, waitPort } from "./lib.ts";
+import { compare, dir, killChildren, option, pin, requireTools, spawnChild, startBenchRedis, startStaticUpstream, waitPort } from "./lib.ts";
 
 const ROOT = resolve(import.meta.dir, "..");
 const args = process.argv.slice(2);
@@ -29,17 +29,12 @@ const SOURCE = args.includes("--source");
 const SECRET = "bench-secret-bench-secret-bench-secret-0123456789";
 
 requireTools("nginx", "wrk");
-const haveRedis = Bun.which("redis-server") !== null;
 
 const upstreamPort = await freePort();
 await startStaticUpstream(upstreamPort);
 
-let redisPort = 0;
-if (haveRedis) {
-  redisPort = await freePort();
-  spawnChild([...pin(1), "redis-server", "--port", String(redisPort), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
-  await Bun.sleep(300);
-}
+const redisPort = await startBenchRedis(await freePort());
+const haveRedis = redisPort !== 0;
 
 const token = await new SignJWT({ sub: "bench-user", roles: ["user"] })
   .setProtectedHeader({ alg: "HS256" })

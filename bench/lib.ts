@@ -105,6 +105,22 @@ export async function startStaticUpstream(port: number): Promise<void> {
   await waitPort(port);
 }
 
+/** A throwaway redis-server on CPU 1 (no persistence), when the machine has one: its port, or 0 without redis-server. */
+export async function startBenchRedis(port: number): Promise<number> {
+  if (Bun.which("redis-server") === null) return 0;
+  spawnChild([...pin(1), "redis-server", "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]);
+  // Redis speaks no HTTP (waitPort's probe): wait for a TCP connect instead.
+  for (let i = 0; i < 200; i++) {
+    const ok = await Bun.connect({ hostname: "127.0.0.1", port, socket: { data() {} } }).then(
+      (s) => (s.end(), true),
+      () => false,
+    );
+    if (ok) return port;
+    await Bun.sleep(25);
+  }
+  throw new Error(`redis-server not listening on ${port}`);
+}
+
 /** CPU ticks (utime+stime) of a process, its threads, and its child processes (nginx workers). */
 export function cpuTicks(pid: number): number {
   const pids = [pid];
